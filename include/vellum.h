@@ -286,7 +286,9 @@ int vl_log_close(vl_log *log);
 typedef int (*vl_fetch_fn)(void *ctx, const char *path, uint8_t **data, size_t *len);
 
 /* A vl_fetch_fn over a local directory; ctx is the directory path
- * (const char *).  Files larger than 16 MiB are refused (VL_ETOOBIG). */
+ * (const char *).  Files larger than the largest valid tile file (a full
+ * bundle of 256 entries of 65535 bytes: 256 * 65537 bytes) are refused
+ * (VL_ETOOBIG). */
 int vl_fetch_dir(void *ctx, const char *path, uint8_t **data, size_t *len);
 
 typedef struct vl_verify_options {

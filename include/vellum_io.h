@@ -67,6 +67,10 @@ struct vl_io {
 	int64_t (*now_ns)(void *ctx);
 	/* Cryptographically secure random bytes. */
 	int (*random)(void *ctx, void *buf, size_t len);
+	/* Optional (may be NULL): start writing back [offset, offset+len) of
+	 * FD without waiting (sync_file_range), so the device works while the
+	 * caller hashes.  Durability still comes only from fdatasync. */
+	int (*start_writeback)(void *ctx, int fd, uint64_t offset, uint64_t len);
 };
 
 #ifdef __cplusplus

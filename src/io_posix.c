@@ -184,6 +184,12 @@ static int posix_random(void *ctx, void *buf, size_t len)
 	return RAND_bytes(buf, (int)len) == 1 ? 0 : VL_ENOMEM;
 }
 
+static int posix_start_writeback(void *ctx, int fd, uint64_t offset, uint64_t len)
+{
+	(void)ctx;
+	return sync_file_range(fd, (off_t)offset, (off_t)len, SYNC_FILE_RANGE_WRITE) < 0 ? -errno : 0;
+}
+
 static const vl_io posix_io = {
 	.ctx = NULL,
 	.open = posix_open,
@@ -203,6 +209,7 @@ static const vl_io posix_io = {
 	.stat = posix_stat,
 	.now_ns = posix_now_ns,
 	.random = posix_random,
+	.start_writeback = posix_start_writeback,
 };
 
 const vl_io *vl_io_posix(void) { return &posix_io; }

@@ -47,11 +47,12 @@
  * reachable from "/" disappear, descriptors die, and the fault plan is
  * cleared.
  *
- * Not modelled: permissions, links other than directory entries, sparse
- * files (holes read as zeros and take memory), a capacity limit (ENOSPC
- * only by injection), reordering of writes within one file's durable image
- * once fsync returned, latent sector errors that persist, and metadata
- * other than size and mode.
+ * Not modelled: permissions and ownership, hard links, sparse files (holes
+ * read as zeros and take memory), a capacity limit (ENOSPC only by
+ * injection), errors that persist on a sector (every read fault is
+ * transient), syncfs reporting an earlier writeback error, timestamps and
+ * metadata other than size and mode, and thread interleavings inside a
+ * call (one mutex serialises the simulator).
  *
  * Determinism: four xoshiro256** streams derived from the one seed (fault
  * draws, crash resolution, vl_io.random, directory listing order), so
@@ -232,6 +233,7 @@ struct vl_sim {
 
 	char oplog[OPLOG_N][OPLOG_LINE];
 	uint64_t nlog;
+	FILE *trace;
 };
 
 static const char *const op_names[VL_SIM_NOPS] = {
@@ -809,6 +811,8 @@ static void oplog(struct vl_sim *s, const char *fmt, ...)
 		vsnprintf(line + n, (size_t)(OPLOG_LINE - n), fmt, ap);
 	va_end(ap);
 	s->nlog++;
+	if (s->trace)
+		fprintf(s->trace, "sim: %s\n", line);
 }
 
 enum { GO = 0, CUT = 1 };
@@ -876,49 +880,37 @@ static int sim_open(void *ctx, const char *path, int flags, unsigned mode)
 	rc = resolve(s, path, 0, &l);
 	if (rc)
 		goto out;
+	uint32_t ino = l.ino;
+	struct inode *in = ino != NONE ? I(s, ino) : NULL;
+	if (in && (flags & VL_O_CREAT) && (flags & VL_O_EXCL))
+		rc = -EEXIST;
+	else if (in && in->is_dir && (flags & (VL_O_RDWR | VL_O_TRUNC)))
+		rc = -EISDIR;
+	else if (in && !in->is_dir && ((flags & VL_O_DIRECTORY) || l.trailing))
+		rc = -ENOTDIR;
+	else if (!in && !(flags & VL_O_CREAT))
+		rc = -ENOENT;
+	else if (!in && (l.dir == NONE || (flags & VL_O_DIRECTORY)))
+		rc = -EINVAL;
+	else if (!in && l.trailing)
+		rc = -EISDIR;
+	if (rc)
+		goto out;
+	/* Misuse is reported as such; the medium fails only real work. */
 	int e = exact_fault(s, VL_SIM_OPEN);
 	if (e < 0 || chance(s, s->f.open_eio)) {
 		rc = failed(s, VL_SIM_OPEN, e < 0 ? e : -EIO);
 		goto out;
 	}
-	uint32_t ino = l.ino;
-	if (ino != NONE) {
-		struct inode *in = I(s, ino);
-		if ((flags & VL_O_CREAT) && (flags & VL_O_EXCL)) {
-			rc = -EEXIST;
-			goto out;
-		}
-		if (in->is_dir) {
-			if (flags & (VL_O_RDWR | VL_O_TRUNC)) {
-				rc = -EISDIR;
+	if (in) {
+		if (!in->is_dir && (flags & VL_O_TRUNC) && (flags & VL_O_RDWR)) {
+			rc = buf_resize(&in->cur, 0);
+			if (rc == 0)
+				rc = pend_push(in, PEND_TRUNC, 0, NULL, 0);
+			if (rc)
 				goto out;
-			}
-		} else {
-			if ((flags & VL_O_DIRECTORY) || l.trailing) {
-				rc = -ENOTDIR;
-				goto out;
-			}
-			if ((flags & VL_O_TRUNC) && (flags & VL_O_RDWR)) {
-				rc = buf_resize(&in->cur, 0);
-				if (rc == 0)
-					rc = pend_push(in, PEND_TRUNC, 0, NULL, 0);
-				if (rc)
-					goto out;
-			}
 		}
 	} else {
-		if (!(flags & VL_O_CREAT)) {
-			rc = -ENOENT;
-			goto out;
-		}
-		if (l.dir == NONE || (flags & VL_O_DIRECTORY)) {
-			rc = -EINVAL;
-			goto out;
-		}
-		if (l.trailing) {
-			rc = -EISDIR;
-			goto out;
-		}
 		ino = inode_new(s, 0, mode);
 		if (ino == NONE) {
 			rc = -ENOMEM;
@@ -1825,6 +1817,13 @@ size_t vl_sim_oplog(const vl_sim *s, char *buf, size_t cap)
 	return w;
 }
 
+void vl_sim_trace(vl_sim *s, FILE *f)
+{
+	lock(s);
+	s->trace = f;
+	unlock(s);
+}
+
 /* ------------------------------------------------------------------ */
 /* Setup and tamper helpers.                                           */
 
@@ -2010,7 +2009,7 @@ int vl_sim_list_files(vl_sim *s, const char *dir, int view, vl_io_list_fn fn, vo
 		rc = walk(s, l.ino, view == VL_SIM_DURABLE, path, len, &pl);
 	}
 	unlock(s);
-	if (rc == 0)
+	if (rc == 0 && pl.n > 1)
 		qsort(pl.p, pl.n, sizeof(pl.p[0]), cmp_str);
 	for (size_t i = 0; i < pl.n; i++) {
 		if (rc == 0)

@@ -32,6 +32,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "vellum_io.h"
 
@@ -163,6 +164,10 @@ size_t vl_sim_open_fds(const vl_sim *sim);
 /* The last few I/O calls, one per line, oldest first, NUL-terminated
  * (truncated to cap).  Returns the length written. */
 size_t vl_sim_oplog(const vl_sim *sim, char *buf, size_t cap);
+
+/* Also print every operation to f as it happens (NULL: stop), for
+ * replaying a failing seed. */
+void vl_sim_trace(vl_sim *sim, FILE *f);
 
 /* ------------------------------------------------------------------ */
 /* Setup and tamper helpers.  These act directly on the durable image,

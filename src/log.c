@@ -73,6 +73,7 @@
 
 struct append_request {
 	const vl_entry *entries;
+	const uint8_t (*leaves)[VL_HASH_SIZE]; /* hashed by the caller's thread */
 	size_t n;
 	uint64_t first;
 	int rc;
@@ -240,6 +241,24 @@ static int replace_file(const vl_io *io, const char *dir, const char *name, cons
 	return rc;
 }
 
+/* fsync the directory that holds PATH, so that PATH's name is durable. */
+static int fsync_parent(const vl_io *io, const char *path)
+{
+	char parent[PATH_CAP];
+	size_t n = strlen(path);
+	if (n >= sizeof parent)
+		return VL_ETOOBIG;
+	memcpy(parent, path, n + 1);
+	char *slash = strrchr(parent, '/');
+	if (!slash)
+		return io->fsync_dir(io->ctx, ".");
+	if (slash == parent)
+		slash[1] = 0;
+	else
+		*slash = 0;
+	return io->fsync_dir(io->ctx, parent);
+}
+
 /* mkdir -p for the parent directories of a tile path under the log. */
 static int make_parents(vl_log *log, const char *path)
 {
@@ -378,11 +397,9 @@ static int bundle_reserve(vl_log *log, size_t more)
 	return 0;
 }
 
-/* Integrate one durable entry at index log->size.  Caller holds tree_mu. */
-static int integrate(vl_log *log, const uint8_t *data, size_t len)
+/* Integrate one entry at index log->size.  Caller holds tree_mu. */
+static int integrate(vl_log *log, const uint8_t *data, size_t len, const uint8_t leaf[VL_HASH_SIZE])
 {
-	uint8_t leaf[VL_HASH_SIZE];
-	vl_leaf_hash(data, len, leaf);
 	int rc = bundle_reserve(log, 2 + len);
 	if (rc < 0)
 		return rc;
@@ -425,6 +442,21 @@ static int tree_root(vl_log *log, uint64_t n, uint8_t out[VL_HASH_SIZE])
 /* ------------------------------------------------------------------ */
 /* Group commit.                                                       */
 
+uint64_t vl_log_size(vl_log *log);
+
+/*
+ * After a failed WAL write or sync: cut the file back to the last
+ * acknowledged byte.  Linux may keep showing the unsynced frames from the
+ * page cache after a failed fdatasync (and report success for the next
+ * one), so a later open in this boot would otherwise take them for
+ * durable.  Best effort: open re-persists its tail anyway.
+ */
+static void unwrite(vl_log *log)
+{
+	if (log->io->ftruncate(log->io->ctx, log->wal_fd, log->wal_off) == 0)
+		(void)log->io->fdatasync(log->io->ctx, log->wal_fd);
+}
+
 /* Write one batch of requests as one group commit.  Caller holds tree_mu.
  * Returns 0 once every entry of the batch is durable. */
 static int commit_batch(vl_log *log, struct append_request *batch)
@@ -461,6 +493,11 @@ static int commit_batch(vl_log *log, struct append_request *batch)
 		if (fd < 0) {
 			set_message(log, "wal/%020" PRIu64 ": cannot create segment (%s)", log->size,
 			            vl_strerror(fd));
+			/* Its name may be visible without being durable: remove it,
+			 * so no later handle appends to a file that may vanish. */
+			char path[PATH_CAP];
+			if (vl_wal_segment_path(path, sizeof path, log->dir, log->size) > 0)
+				(void)log->io->unlink(log->io->ctx, path);
 			return poison(log, fd);
 		}
 		log->io->close(log->io->ctx, log->wal_fd);
@@ -501,34 +538,44 @@ static int commit_batch(vl_log *log, struct append_request *batch)
 	}
 
 	int rc = write_all(log->io, log->wal_fd, log->frame_buf, bytes, log->wal_off);
-	if (rc == 0)
-		rc = log->io->fdatasync(log->io->ctx, log->wal_fd);
 	if (rc < 0) {
-		set_message(log, "wal/%020" PRIu64 ": cannot write and sync %zu bytes at byte %" PRIu64
-		            " (%s)", log->wal_first, bytes, log->wal_off, vl_strerror(rc));
+		set_message(log, "wal/%020" PRIu64 ": cannot write %zu bytes at byte %" PRIu64 " (%s)",
+		            log->wal_first, bytes, log->wal_off, vl_strerror(rc));
+		unwrite(log);
 		return poison(log, rc);
 	}
-	log->wal_off += bytes;
-
-	/* Durable: the indexes are final.  Integrate into the tree. */
-	uint64_t next = log->size;
+	/* Let the device work while we hash: integrate the batch into the
+	 * tree before waiting for fdatasync.  Nobody sees the new tree until
+	 * the sync succeeded, since tree_mu is held throughout; if it fails,
+	 * the tree is marked broken and the handle refuses everything. */
+	if (log->io->start_writeback)
+		(void)log->io->start_writeback(log->io->ctx, log->wal_fd, log->wal_off, bytes);
+	uint64_t before = log->size, next = before;
 	for (r = batch; r; r = r->next) {
 		r->first = next;
 		next += r->n;
 	}
-	for (r = batch; r; r = r->next)
-		for (size_t i = 0; i < r->n; i++) {
-			rc = integrate(log, r->entries[i].data, r->entries[i].len);
-			if (rc < 0) {
-				/* Only derived data failed; the entries are durable and
-				 * acknowledged.  Refuse everything else until a reopen
-				 * rebuilds the tiles from the WAL. */
-				log->size = next;
-				log->tree_broken = 1;
-				poison(log, rc);
-				return 0;
-			}
-		}
+	for (r = batch; r && rc == 0; r = r->next)
+		for (size_t i = 0; i < r->n && rc == 0; i++)
+			rc = integrate(log, r->entries[i].data, r->entries[i].len, r->leaves[i]);
+	int sync_rc = log->io->fdatasync(log->io->ctx, log->wal_fd);
+	if (sync_rc < 0) {
+		set_message(log, "wal/%020" PRIu64 ": fdatasync failed after writing %zu bytes at byte %"
+		            PRIu64 " (%s)", log->wal_first, bytes, log->wal_off, vl_strerror(sync_rc));
+		log->size = before;
+		log->tree_broken = 1;
+		unwrite(log);
+		return poison(log, sync_rc);
+	}
+	log->wal_off += bytes;
+	if (rc < 0) {
+		/* Only derived data failed; the entries are durable and are
+		 * acknowledged.  Refuse everything else until a reopen rebuilds
+		 * the tiles from the WAL. */
+		log->size = index;
+		log->tree_broken = 1;
+		poison(log, rc);
+	}
 	return 0;
 }
 
@@ -542,18 +589,26 @@ int vl_log_append(vl_log *log, const vl_entry *entries, size_t n, uint64_t *firs
 			            i, entries[i].len, VL_ENTRY_MAX);
 			return VL_EENTRY_SIZE;
 		}
-	struct append_request req = {entries, n, 0, 0, 0, NULL};
+	/* Leaf hashes are computed here, in the caller's thread, so that
+	 * concurrent appenders hash in parallel and while another commit's
+	 * fdatasync is in flight. */
+	uint8_t stack_leaves[64][VL_HASH_SIZE];
+	uint8_t (*leaves)[VL_HASH_SIZE] = stack_leaves;
+	if (n > 64 && !(leaves = malloc(n * VL_HASH_SIZE)))
+		return VL_ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		vl_leaf_hash(entries[i].data, entries[i].len, leaves[i]);
+	struct append_request req = {entries, (const uint8_t(*)[VL_HASH_SIZE])leaves, n, 0, 0, 0, NULL};
 	pthread_mutex_lock(&log->mu);
-	if (log->poisoned) {
+	if (log->poisoned || n == 0) {
+		int poisoned = log->poisoned;
 		pthread_mutex_unlock(&log->mu);
-		return VL_EPOISONED;
-	}
-	if (n == 0) {
-		pthread_mutex_unlock(&log->mu);
-		pthread_mutex_lock(&log->tree_mu);
+		if (leaves != stack_leaves)
+			free(leaves);
+		if (poisoned)
+			return VL_EPOISONED;
 		if (first_index)
-			*first_index = log->size;
-		pthread_mutex_unlock(&log->tree_mu);
+			*first_index = vl_log_size(log);
 		return 0;
 	}
 	if (log->queue_tail)
@@ -590,6 +645,8 @@ int vl_log_append(vl_log *log, const vl_entry *entries, size_t n, uint64_t *firs
 		pthread_cond_broadcast(&log->cv);
 	}
 	pthread_mutex_unlock(&log->mu);
+	if (leaves != stack_leaves)
+		free(leaves);
 	if (req.rc == 0 && first_index)
 		*first_index = req.first;
 	return req.rc;
@@ -636,8 +693,10 @@ static int history_append(vl_log *log, const char *note, size_t len)
 		return fd;
 	uint64_t size;
 	int rc = log->io->file_size(log->io->ctx, fd, &size);
-	char trailer[HISTORY_TRAILER + 1];
-	snprintf(trailer, sizeof trailer, "end %010zu\n", len);
+	char trailer[32];
+	if (len > VL_NOTE_MAX)
+		return VL_ETOOBIG;
+	snprintf(trailer, sizeof trailer, "end %010u\n", (unsigned)len);
 	if (rc == 0)
 		rc = write_all(log->io, fd, note, len, size);
 	if (rc == 0)
@@ -648,8 +707,15 @@ static int history_append(vl_log *log, const char *note, size_t len)
 	return rc;
 }
 
-/* The newest record of the history, or VL_ENOTFOUND if there is none. */
-static int history_last(vl_log *log, char **note, size_t *len)
+/*
+ * The newest complete record of the history, found from the end: the last
+ * "end NNNNNNNNNN\n" trailer whose record is a checkpoint signed by the
+ * log's key.  *valid_end receives the offset just past it; bytes after it
+ * are an append that was interrupted (a crash, a full disk).  VL_ENOTFOUND
+ * if the file is absent or empty; VL_ECORRUPT if no record verifies.
+ */
+static int history_last(vl_log *log, char **note, size_t *len, uint64_t *valid_end,
+                        uint64_t *file_size)
 {
 	char path[PATH_CAP];
 	*note = NULL;
@@ -659,39 +725,70 @@ static int history_last(vl_log *log, char **note, size_t *len)
 	if (fd < 0)
 		return fd == -ENOENT ? VL_ENOTFOUND : fd;
 	uint64_t size;
-	char trailer[HISTORY_TRAILER + 1] = {0};
 	int rc = log->io->file_size(log->io->ctx, fd, &size);
+	*file_size = size;
 	if (rc == 0 && size == 0)
 		rc = VL_ENOTFOUND;
-	else if (rc == 0 && size < HISTORY_TRAILER)
-		rc = VL_ECORRUPT;
-	if (rc == 0)
-		rc = read_all(log->io, fd, trailer, HISTORY_TRAILER, size - HISTORY_TRAILER);
-	unsigned long long n = 0;
-	if (rc == 0) {
-		char *end;
-		if (memcmp(trailer, "end ", 4) != 0 || trailer[14] != '\n')
-			rc = VL_ECORRUPT;
-		else {
-			trailer[14] = 0;
-			n = strtoull(trailer + 4, &end, 10);
-			if (*end || n == 0 || n > VL_NOTE_MAX || n > size - HISTORY_TRAILER)
-				rc = VL_ECORRUPT;
-		}
-	}
-	if (rc == 0 && !(*note = malloc((size_t)n + 1)))
+	/* A record is at most VL_NOTE_MAX + trailer; look at two of them. */
+	uint64_t window = 2 * ((uint64_t)VL_NOTE_MAX + HISTORY_TRAILER);
+	uint64_t start = size > window ? size - window : 0;
+	char *buf = NULL;
+	if (rc == 0 && !(buf = malloc((size_t)(size - start) + 1)))
 		rc = VL_ENOMEM;
 	if (rc == 0)
-		rc = read_all(log->io, fd, *note, (size_t)n, size - HISTORY_TRAILER - n);
+		rc = read_all(log->io, fd, buf, (size_t)(size - start), start);
 	log->io->close(log->io->ctx, fd);
 	if (rc < 0) {
-		free(*note);
-		*note = NULL;
+		free(buf);
 		return rc;
 	}
-	(*note)[n] = 0;
-	*len = (size_t)n;
-	return 0;
+	size_t have = (size_t)(size - start);
+	rc = VL_ECORRUPT;
+	for (size_t pos = have >= HISTORY_TRAILER ? have - HISTORY_TRAILER + 1 : 0; pos-- > 0;) {
+		const char *t = buf + pos;
+		if (memcmp(t, "end ", 4) != 0 || t[14] != '\n')
+			continue;
+		size_t n = 0;
+		int digits = 1;
+		for (int k = 4; k < 14; k++) {
+			if (t[k] < '0' || t[k] > '9')
+				digits = 0;
+			n = n * 10 + (size_t)(t[k] - '0');
+		}
+		if (!digits || n == 0 || n > VL_NOTE_MAX || n > pos)
+			continue;
+		vl_checkpoint cp;
+		if (vl_checkpoint_verify(buf + pos - n, n, log->verifier, &cp) != 0)
+			continue;
+		if (!(*note = malloc(n + 1))) {
+			rc = VL_ENOMEM;
+			break;
+		}
+		memcpy(*note, buf + pos - n, n);
+		(*note)[n] = 0;
+		*len = n;
+		*valid_end = start + pos + HISTORY_TRAILER;
+		rc = 0;
+		break;
+	}
+	free(buf);
+	return rc;
+}
+
+/* Cut an interrupted append from the end of the history. */
+static int history_truncate(vl_log *log, uint64_t valid_end)
+{
+	char path[PATH_CAP];
+	if (join(path, log->dir, "checkpoints") < 0)
+		return VL_ETOOBIG;
+	int fd = log->io->open(log->io->ctx, path, VL_O_RDWR, 0);
+	if (fd < 0)
+		return fd;
+	int rc = log->io->ftruncate(log->io->ctx, fd, valid_end);
+	if (rc == 0)
+		rc = log->io->fdatasync(log->io->ctx, fd);
+	log->io->close(log->io->ctx, fd);
+	return rc;
 }
 
 /* ------------------------------------------------------------------ */
@@ -964,7 +1061,9 @@ int vl_log_create(const char *dir, const vl_signer *signer, const vl_log_options
 	char path[PATH_CAP], conf[CONF_MAX], created[32];
 	char *note = NULL;
 	int rc = io->mkdir(io->ctx, log->dir, 0755);
-	if (rc == -EEXIST)
+	if (rc == 0)
+		rc = fsync_parent(io, log->dir); /* the log's own name must survive */
+	else if (rc == -EEXIST)
 		rc = io->list_dir(io->ctx, log->dir, dir_is_empty_cb, NULL);
 	if (rc < 0) {
 		set_message(log, "%s: %s", log->dir,
@@ -1107,6 +1206,26 @@ static int cut_tail(vl_log *log, vl_wal_iter *it)
 	return 0;
 }
 
+/*
+ * Before anything more is acknowledged, make the directory entries that
+ * open relied on durable: a segment created by an earlier handle whose
+ * directory sync failed, or whose process died before it.  (Frames are
+ * never rewritten in place to "re-persist" them: rewriting acknowledged
+ * bytes would expose them to a torn write.  A handle whose fdatasync
+ * failed cuts its unsynced frames from the file before giving up; see
+ * unwrite().)
+ */
+static int sync_directories(vl_log *log)
+{
+	char wal[PATH_CAP];
+	int rc = join(wal, log->dir, "wal");
+	if (rc == 0)
+		rc = log->io->fsync_dir(log->io->ctx, wal);
+	if (rc == 0)
+		rc = log->io->fsync_dir(log->io->ctx, log->dir);
+	return rc;
+}
+
 /* Find the newest segment and where its valid data ends, after a scan. */
 static int open_wal_writer(vl_log *log, vl_wal_iter *it)
 {
@@ -1206,7 +1325,13 @@ int vl_log_open(const char *dir, const vl_log_options *opt, vl_log **out)
 	note = NULL;
 
 	/* A checkpoint older than the newest in the history was rolled back. */
-	rc = history_last(log, &hist, &hist_len);
+	uint64_t hist_end = 0, hist_size = 0;
+	rc = history_last(log, &hist, &hist_len, &hist_end, &hist_size);
+	if (rc == 0 && hist_end < hist_size && (rc = history_truncate(log, hist_end)) < 0) {
+		set_message(log, "%s/checkpoints: cannot cut an interrupted record (%s)", log->dir,
+		            vl_strerror(rc));
+		goto fail;
+	}
 	if (rc == 0) {
 		vl_checkpoint last;
 		if (vl_checkpoint_verify(hist, hist_len, log->verifier, &last) < 0) {
@@ -1229,7 +1354,9 @@ int vl_log_open(const char *dir, const vl_log_options *opt, vl_log **out)
 		if ((rc = history_append(log, log->cp_note, strlen(log->cp_note))) < 0)
 			goto fail;
 	} else {
-		set_message(log, "%s/checkpoints: %s", log->dir, vl_strerror(rc));
+		set_message(log, "%s/checkpoints: %s", log->dir,
+		            rc == VL_ECORRUPT ? "no record in the history verifies with the log's key"
+		                              : vl_strerror(rc));
 		goto fail;
 	}
 
@@ -1283,7 +1410,9 @@ int vl_log_open(const char *dir, const vl_log_options *opt, vl_log **out)
 			log->bundle_len += 2 + elen;
 			continue;
 		}
-		if ((rc = integrate(log, entry, elen)) < 0)
+		uint8_t leaf[VL_HASH_SIZE];
+		vl_leaf_hash(entry, elen, leaf);
+		if ((rc = integrate(log, entry, elen, leaf)) < 0)
 			break;
 		log->recovery.replayed_entries++;
 	}
@@ -1300,6 +1429,10 @@ int vl_log_open(const char *dir, const vl_log_options *opt, vl_log **out)
 		set_message(log, "wal: ends at entry %" PRIu64 " but the checkpoint covers %" PRIu64
 		            " entries: WAL data was deleted or truncated", expect, n);
 		rc = VL_ECORRUPT;
+		goto fail;
+	}
+	if ((rc = sync_directories(log)) < 0) {
+		set_message(log, "%s: cannot sync the log's directories (%s)", log->dir, vl_strerror(rc));
 		goto fail;
 	}
 	if ((rc = open_wal_writer(log, it)) < 0) {

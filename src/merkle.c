@@ -156,8 +156,6 @@ int vl_merkle_prove_consistency(uint64_t m, uint64_t n, vl_hash_reader r, void *
 	size_t count = 0;
 	while (m != hi) {
 		uint64_t k = split_point(hi - lo);
-		if (count == VL_PROOF_MAX)
-			return VL_ETOOBIG;
 		int err;
 		if (m <= lo + k) {
 			err = subtree_hash(lo + k, hi, r, ctx, proof[count]);
@@ -171,7 +169,9 @@ int vl_merkle_prove_consistency(uint64_t m, uint64_t n, vl_hash_reader r, void *
 		count++;
 	}
 	/* The old tree's own root is known to the verifier only when the
-	 * common subtree starts at leaf 0. */
+	 * common subtree starts at leaf 0.  The descent above adds at most 64
+	 * hashes (one per level); this one can make a 65th, but only in trees
+	 * of more than 2^63 leaves. */
 	if (lo != 0) {
 		if (count == VL_PROOF_MAX)
 			return VL_ETOOBIG;

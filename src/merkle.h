@@ -22,7 +22,8 @@
 #include "vellum.h"
 
 /* Returns 0 and fills out with node (height, index), or an error that is
- * passed through to the caller. */
+ * passed through to the caller.  Only nodes complete within the tree being
+ * read are ever asked for: (index + 1) << height <= n. */
 typedef int (*vl_hash_reader)(void *ctx, unsigned height, uint64_t index,
                               uint8_t out[VL_HASH_SIZE]);
 
@@ -41,7 +42,8 @@ VL_MUST_CHECK int vl_merkle_prove_inclusion(uint64_t index, uint64_t n, vl_hash_
                                             size_t *n_proof);
 
 /* Consistency proof from size m to size n (0 < m <= n; m == n gives an
- * empty proof), RFC 9162 §2.1.4.1 order. */
+ * empty proof), RFC 9162 §2.1.4.1 order.  VL_ETOOBIG in the few cases,
+ * all with n > 2^63, where the proof would exceed VL_PROOF_MAX hashes. */
 VL_MUST_CHECK int vl_merkle_prove_consistency(uint64_t m, uint64_t n, vl_hash_reader r,
                                               void *ctx, uint8_t proof[][VL_HASH_SIZE],
                                               size_t *n_proof);
@@ -52,7 +54,8 @@ VL_MUST_CHECK int vl_merkle_verify_inclusion(const uint8_t leaf[VL_HASH_SIZE], u
                                              size_t n_proof, const uint8_t root[VL_HASH_SIZE]);
 
 /* RFC 9162 §2.1.4.2.  m == n requires an empty proof and equal roots; m == 0
- * requires an empty proof.  0 if valid, VL_EPROOF otherwise. */
+ * requires an empty proof and root_m = SHA-256("") (the empty tree's root).
+ * 0 if valid, VL_EPROOF otherwise. */
 VL_MUST_CHECK int vl_merkle_verify_consistency(uint64_t m, uint64_t n,
                                                const uint8_t proof[][VL_HASH_SIZE],
                                                size_t n_proof,

@@ -36,7 +36,9 @@ int vl_tile_path(char *buf, size_t cap, int level, uint64_t n, unsigned width);
 /*
  * Parse a tile path (exactly as vl_tile_path writes it; anything else —
  * "..", leading zeros, empty or oversized groups, width 0 or >= 256 after .p,
- * trailing bytes — is VL_EFORMAT).  level is VL_TILE_ENTRIES for bundles.
+ * trailing bytes — is VL_EFORMAT).  level is VL_TILE_ENTRIES for bundles;
+ * width is 256 for a full tile.  Outputs are written only on success; NULL
+ * arguments are VL_EINVAL.
  */
 VL_MUST_CHECK int vl_tile_path_parse(const char *path, size_t len, int *level, uint64_t *n,
                                      unsigned *width);
@@ -54,6 +56,9 @@ typedef int (*vl_tile_fetch)(void *ctx, int level, uint64_t n, unsigned width,
  * (height, index) is computed from the tile at level height/8 (hashing up
  * the remaining height%8 levels inside the tile).  It keeps one tile cached.
  * Set fields, then pass vl_tile_reader_hash and &reader to merkle.h.
+ * Each tile is fetched at its width in the tree of tree_size leaves
+ * (vl_tile_width).  A node not complete within tree_size is VL_EINVAL; a
+ * fetch error is returned as is (a positive one as VL_EINVAL).
  */
 typedef struct vl_tile_reader {
 	uint64_t tree_size;

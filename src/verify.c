@@ -46,9 +46,10 @@
 /*
  * vl_fetch_dir's cap is documented as 16 MiB, but a full bundle of maximal
  * entries is 256 bytes more than that; refusing it would make a log that
- * vellum itself wrote unverifiable, so the cap is the larger of the two.
+ * vellum itself wrote unverifiable, so the cap is that bundle's size.
  */
-#define FETCH_DIR_MAX ((size_t)16 << 20 > BUNDLE_BYTES_MAX ? (size_t)16 << 20 : BUNDLE_BYTES_MAX)
+#define FETCH_DIR_MAX BUNDLE_BYTES_MAX
+_Static_assert(FETCH_DIR_MAX >= ((size_t)16 << 20), "vl_fetch_dir reads at least 16 MiB");
 
 /* Hash tile levels 0..7: a level-8 hash would root 2^64 leaves. */
 #define LEVELS 8
@@ -220,7 +221,9 @@ static int fetch_tile(walk *w, int level, uint64_t n, unsigned width, size_t max
 			*file_width = VL_TILE_WIDTH;
 		}
 	}
-	if (rc == 0 && !*data && *len > 0)
+	/* A fetcher's contract is 0 or a negative code, with data on 0; a
+	 * positive code or missing data must not pass for success. */
+	if (rc > 0 || (rc == 0 && !*data && *len > 0))
 		rc = VL_EINVAL;
 	if (rc == 0 && *len > max)
 		rc = VL_ETOOBIG;
@@ -306,8 +309,9 @@ fail:
 	return rc;
 }
 
-/* Add a rebuilt hash at LEVEL; a completed tile is checked and its root
- * carried one level up, like a carry in addition. */
+/* Add a leaf hash to the level-0 tile being rebuilt; a completed tile is
+ * checked against the stored one and its root carried one level up, like a
+ * carry in addition. */
 static int push_hash(walk *w, const uint8_t leaf[VL_HASH_SIZE])
 {
 	uint8_t h[VL_HASH_SIZE];
@@ -454,6 +458,8 @@ static int read_checkpoint(walk *w, vl_checkpoint *cp)
 	int rc;
 
 	rc = w->fetch(w->fetch_ctx, "checkpoint", &data, &len);
+	if (rc > 0)
+		rc = VL_EINVAL;
 	if (rc == VL_ENOTFOUND) {
 		rc = failf(r, rc,
 		           "checkpoint is missing: without a signed checkpoint the tree cannot be "
@@ -631,8 +637,10 @@ static int wal_open(wal_check *wc, vl_verify_report *r)
 	int rc = vl_wal_iter_open(wc->io, wc->dir, 0, &wc->it);
 	if (rc < 0) {
 		const char *why = wc->it ? vl_wal_iter_message(wc->it) : "";
-		failf(r, rc, "wal: cannot be read from its first segment (%s%s%s)",
-		      vl_strerror(rc), why[0] ? ": " : "", why);
+		if (why[0])
+			failf(r, rc, "%s: the WAL cannot be read from its start", why);
+		else
+			failf(r, rc, "wal: cannot be opened (%s)", vl_strerror(rc));
 		vl_wal_iter_close(wc->it);
 		wc->it = NULL;
 	}

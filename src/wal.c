@@ -182,6 +182,7 @@ struct vl_wal_iter {
 	uint64_t *segments; /* sorted first indexes */
 	size_t n_segments, cap_segments;
 	size_t seg;         /* current segment position in segments[] */
+	size_t start_seg;   /* the segment iteration started in */
 	int fd;
 	uint64_t file_size;
 	uint64_t off;       /* next frame offset in the current segment */
@@ -199,6 +200,7 @@ struct vl_wal_iter {
 	size_t payload_len, payload_pos;
 	uint32_t frame_left;
 	uint64_t frame_index;
+	uint64_t frame_offset; /* offset of the current frame in its segment */
 	/* end state */
 	int done;
 	int at_tail;
@@ -272,7 +274,7 @@ static int is_newest(const vl_wal_iter *it) { return it->seg + 1 == it->n_segmen
  * bad frame: if one does, the bad frame is not part of the last commit, so
  * it held acknowledged data and this is corruption; if none does, the bad
  * bytes are the unsynced tail of the last commit. */
-static int commit_header_after(vl_wal_iter *it, uint64_t from)
+static int commit_header_after_once(vl_wal_iter *it, uint64_t from)
 {
 	uint8_t buf[64 * 1024 + VL_WAL_FRAME_HEADER];
 	uint64_t off = from;
@@ -294,6 +296,13 @@ static int commit_header_after(vl_wal_iter *it, uint64_t from)
 		off += want - VL_WAL_FRAME_HEADER + 1;
 	}
 	return 0;
+}
+
+/* Scanned twice: a bit flipped in one read must not hide a valid header
+ * and turn corruption into a "tail" that gets cut. */
+static int commit_header_after(vl_wal_iter *it, uint64_t from)
+{
+	return commit_header_after_once(it, from) || commit_header_after_once(it, from);
 }
 
 static int open_segment(vl_wal_iter *it)
@@ -320,12 +329,18 @@ static int open_segment(vl_wal_iter *it)
 		            ": a segment is missing or was altered",
 		            first, first, it->next);
 	uint8_t h[VL_WAL_SEGMENT_HEADER];
-	rc = it->file_size >= sizeof h ? read_exact(it->io, it->fd, h, sizeof h, 0) : VL_ENOTFOUND;
-	if (rc < 0 && rc != VL_ENOTFOUND)
-		return fail(it, rc, "wal/%020" PRIu64 ": read error (%s)", first, vl_strerror(rc));
-	if (rc == VL_ENOTFOUND || memcmp(h, segment_magic, 8) != 0 ||
-	    get32(h + 28) != vl_crc32c(0, h, 28) || get32(h + 8) != WAL_FORMAT_VERSION ||
-	    get64(h + 16) != first) {
+	int bad = 1;
+	for (int attempt = 0; attempt < 2 && bad; attempt++) {
+		rc = it->file_size >= sizeof h ? read_exact(it->io, it->fd, h, sizeof h, 0)
+		                               : VL_ENOTFOUND;
+		if (rc < 0 && rc != VL_ENOTFOUND)
+			return fail(it, rc, "wal/%020" PRIu64 ": read error (%s)", first,
+			            vl_strerror(rc));
+		bad = rc == VL_ENOTFOUND || memcmp(h, segment_magic, 8) != 0 ||
+		      get32(h + 28) != vl_crc32c(0, h, 28) || get32(h + 8) != WAL_FORMAT_VERSION ||
+		      get64(h + 16) != first;
+	}
+	if (bad) {
 		/* A newest segment whose header never made it to disk was being
 		 * created at the crash: nothing in it was acknowledged. */
 		if (is_newest(it) && !commit_header_after(it, 0)) {
@@ -426,15 +441,8 @@ static int check_frame(vl_wal_iter *it, uint64_t off, uint64_t expect_index, uns
 	if (rc < 0)
 		return rc;
 	if (get32(h + 20) != vl_crc32c(0, *buf, fi->plen)) {
-		/* A bit flipped on the way from the disk is no reason to cut
-		 * data: read once more before judging. */
-		rc = read_exact(it->io, it->fd, *buf, fi->plen, off + VL_WAL_FRAME_HEADER);
-		if (rc < 0)
-			return rc;
-		if (get32(h + 20) != vl_crc32c(0, *buf, fi->plen)) {
-			*why = "frame payload checksum mismatch";
-			return 1;
-		}
+		*why = "frame payload checksum mismatch";
+		return 1;
 	}
 	size_t pos = 0;
 	for (uint32_t i = 0; i < fi->count; i++) {
@@ -456,6 +464,19 @@ static int check_frame(vl_wal_iter *it, uint64_t off, uint64_t expect_index, uns
 	return 0;
 }
 
+/* A frame that fails its checks is read and checked once more before it
+ * is judged: a bit flipped on the way from the disk must not make us cut
+ * acknowledged data as if it were a torn tail. */
+static int check_frame_twice(vl_wal_iter *it, uint64_t off, uint64_t expect_index,
+                             unsigned expect_no, unsigned expect_total, uint8_t **buf,
+                             size_t *cap, struct frame_info *fi, const char **why)
+{
+	int rc = check_frame(it, off, expect_index, expect_no, expect_total, buf, cap, fi, why);
+	if (rc == 1)
+		rc = check_frame(it, off, expect_index, expect_no, expect_total, buf, cap, fi, why);
+	return rc;
+}
+
 static int read_error(vl_wal_iter *it, int rc, uint64_t off)
 {
 	return fail(it, rc, "wal/%020" PRIu64 ": read error at byte %" PRIu64 " (%s)",
@@ -471,7 +492,7 @@ static int load_frame(vl_wal_iter *it)
 	int starting = it->commit_no == it->commit_total;
 	if (starting)
 		it->commit_start = it->off;
-	int rc = check_frame(it, it->off, it->next, starting ? 0 : it->commit_no,
+	int rc = check_frame_twice(it, it->off, it->next, starting ? 0 : it->commit_no,
 	                     starting ? 0 : it->commit_total, &it->payload, &it->payload_cap, &fi,
 	                     &why);
 	if (rc < 0)
@@ -483,7 +504,7 @@ static int load_frame(vl_wal_iter *it)
 		uint64_t index = fi.index + fi.count;
 		for (unsigned k = 1; k < fi.total; k++) {
 			struct frame_info f2;
-			rc = check_frame(it, off, index, k, fi.total, &it->scratch, &it->scratch_cap, &f2,
+			rc = check_frame_twice(it, off, index, k, fi.total, &it->scratch, &it->scratch_cap, &f2,
 			                 &why);
 			if (rc < 0)
 				return read_error(it, rc, off);
@@ -499,6 +520,7 @@ static int load_frame(vl_wal_iter *it)
 	it->payload_pos = 0;
 	it->frame_left = fi.count;
 	it->frame_index = fi.index;
+	it->frame_offset = it->off;
 	it->off += VL_WAL_FRAME_HEADER + fi.plen;
 	it->next = fi.index + fi.count;
 	it->frames++;
@@ -532,7 +554,8 @@ int vl_wal_iter_open(const vl_io *io, const char *logdir, uint64_t start_index, 
 		*out = it;
 		return it->done;
 	}
-	qsort(it->segments, it->n_segments, sizeof *it->segments, cmp_u64);
+	if (it->n_segments > 1)
+		qsort(it->segments, it->n_segments, sizeof *it->segments, cmp_u64);
 	*out = it;
 	if (it->n_segments == 0 || it->segments[0] != 0) {
 		fail(it, VL_ECORRUPT, "wal/: the first segment 00000000000000000000 is missing");
@@ -544,6 +567,7 @@ int vl_wal_iter_open(const vl_io *io, const char *logdir, uint64_t start_index, 
 	while (s + 1 < it->n_segments && it->segments[s + 1] <= start_index)
 		s++;
 	it->seg = s;
+	it->start_seg = s;
 	it->next = it->segments[s];
 	rc = open_segment(it);
 	return rc < 0 ? rc : 0;
@@ -600,6 +624,12 @@ void vl_wal_iter_end(const vl_wal_iter *it, uint64_t *segment_first, uint64_t *v
 
 uint64_t vl_wal_iter_frames(const vl_wal_iter *it) { return it->frames; }
 
+void vl_wal_iter_position(const vl_wal_iter *it, uint64_t *segment_first, uint64_t *frame_offset)
+{
+	*segment_first = it->n_segments ? it->segments[it->seg] : 0;
+	*frame_offset = it->frame_offset;
+}
+
 void vl_wal_iter_close(vl_wal_iter *it)
 {
 	if (!it)
@@ -612,3 +642,9 @@ void vl_wal_iter_close(vl_wal_iter *it)
 	free(it->logdir);
 	free(it);
 }
+
+size_t vl_wal_iter_segment_count(const vl_wal_iter *it) { return it->n_segments; }
+
+uint64_t vl_wal_iter_segment(const vl_wal_iter *it, size_t i) { return it->segments[i]; }
+
+size_t vl_wal_iter_start_segment(const vl_wal_iter *it) { return it->start_seg; }

@@ -1045,6 +1045,13 @@ static void test_edges(void **state)
 	assert_int_equal(vl_merkle_verify_consistency(5, 5, (const hash_t *)p, 1, r5, r5),
 	                 VL_EPROOF);
 	assert_int_equal(vl_merkle_verify_consistency(1, 5, NULL, 0, r1, r5), VL_EPROOF);
+	/* An empty proof when the old size is not a power of two: nothing to
+	 * start from, and nothing may be read. */
+	uint8_t r3[HS];
+	model_root(&md, 3, r3);
+	assert_int_equal(vl_merkle_verify_consistency(3, 5, NULL, 0, r3, r5), VL_EPROOF);
+	assert_int_equal(vl_merkle_verify_consistency(3, 5, (const hash_t *)p, 0, r3, r5),
+	                 VL_EPROOF);
 	assert_int_equal(vl_merkle_verify_consistency(6, 5, NULL, 0, r5, r5), VL_EPROOF);
 	assert_int_equal(vl_merkle_verify_consistency(UINT64_MAX, 5, NULL, 0, r5, r5), VL_EPROOF);
 	/* A huge length with a short buffer must be refused before any read. */

@@ -1286,16 +1286,15 @@ static void test_log_dir(void **state)
 	assert_non_null(strstr(rep.message, "the checkpoint covers 700"));
 	print_message("short wal: %s\n", rep.message);
 
-	/* The WAL missing altogether. */
+	/* The WAL's first segment deleted. */
 	free(d);
 	d = copy_log(&lf);
-	for (size_t i = 0; i < segs.n; i++) {
-		join(path, d, "wal");
-		join(seg, path, segs.paths[i]);
-		assert_int_equal(unlink(seg), 0);
-	}
-	assert_true(verify_dir(d, lf.k.v, &rep) < 0);
-	assert_non_null(strstr(rep.message, "wal"));
+	join(path, d, "wal");
+	join(seg, path, segs.paths[0]);
+	assert_int_equal(unlink(seg), 0);
+	assert_int_equal(verify_dir(d, lf.k.v, &rep), VL_ECORRUPT);
+	assert_non_null(strstr(rep.message, "00000000000000000000"));
+	print_message("first segment deleted: %s\n", rep.message);
 
 	/* Damage beyond the checkpoint that is not a torn tail: a frame in
 	 * the middle of the newest segment, valid frames after it. */
@@ -1332,6 +1331,37 @@ static void test_log_dir(void **state)
 	free_log(&lf);
 }
 
+static void test_log_dir_fresh(void **state)
+{
+	(void)state;
+	char *tmp = make_tmpdir();
+	char path[PATH_MAX];
+	keys k = make_keys("test.example/fresh");
+	vl_verify_report rep;
+	vl_log *log = NULL;
+
+	/* Created: a signed checkpoint of size 0 and an empty WAL. */
+	join(path, tmp, "log");
+	assert_int_equal(vl_log_create(path, k.s, NULL, &log), 0);
+	assert_int_equal(verify_dir(path, k.v, &rep), 0);
+	assert_int_equal(rep.checkpoint.size, 0);
+	assert_int_equal(rep.entries_checked, 0);
+
+	/* Appended, never checkpointed: the WAL alone holds the entries. */
+	log_append_n(log, 0, 20);
+	assert_int_equal(verify_dir(path, k.v, &rep), 0);
+	assert_int_equal(rep.checkpoint.size, 0);
+	assert_int_equal(rep.entries_checked, 20);
+	assert_int_equal(vl_log_close(log), 0);
+
+	assert_int_equal(vl_verify_log_dir(NULL, &(vl_verify_options){.vkey = k.v}, &rep),
+	                 VL_EINVAL);
+	assert_int_equal(vl_verify_log_dir(path, NULL, &rep), VL_EINVAL);
+	free_keys(&k);
+	rm_tree(tmp);
+	free(tmp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1350,6 +1380,7 @@ int main(void)
 		cmocka_unit_test(test_memory_tree_checkpoint_problems),
 		cmocka_unit_test(test_fetch_dir),
 		cmocka_unit_test(test_log_dir),
+		cmocka_unit_test(test_log_dir_fresh),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

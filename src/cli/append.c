@@ -95,7 +95,7 @@ static int append_all(const char *cmd, const char *dir, vl_log *log, const struc
 			bytes += e->v[done + n++].len;
 		rc = vl_log_append(log, e->v + done, n, &index);
 		if (rc < 0) {
-			cli_error(cmd, rc, log, "appending to %s failed", dir);
+			cli_error(cmd, rc, vl_log_message(log), "appending to %s failed", dir);
 			if (done > 0)
 				fprintf(stderr, "vellum %s: %zu of %zu entries (%llu..%llu) were "
 				                "appended before the failure; the rest were not\n",

@@ -44,7 +44,8 @@ static int run(const struct cli_command *self, int argc, char **argv)
 		return code;
 	rc = vl_log_checkpoint(log, &note);
 	if (rc < 0) {
-		cli_error(self->name, rc, log, "signing a checkpoint of %s failed", dir);
+		cli_error(self->name, rc, vl_log_message(log), "signing a checkpoint of %s failed",
+		          dir);
 		code = cli_exit_code(rc);
 		vl_log_close(log);
 		return code;

@@ -39,7 +39,8 @@ static int run(const struct cli_command *self, int argc, char **argv)
 	if (rc == 0)
 		rc = vl_log_export(log, outdir);
 	if (rc < 0) {
-		cli_error(self->name, rc, log, "exporting %s to %s failed", dir, outdir);
+		cli_error(self->name, rc, vl_log_message(log), "exporting %s to %s failed", dir,
+		          outdir);
 		vl_log_close(log);
 		return cli_exit_code(rc);
 	}

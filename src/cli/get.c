@@ -52,7 +52,7 @@ static int run(const struct cli_command *self, int argc, char **argv)
 	}
 	rc = vl_log_get(log, index, buf, sizeof(buf), &len);
 	if (rc < 0) {
-		cli_error(self->name, rc, log, "reading entry %llu of %s failed",
+		cli_error(self->name, rc, vl_log_message(log), "reading entry %llu of %s failed",
 		          (unsigned long long)index, dir);
 		vl_log_close(log);
 		return cli_exit_code(rc);

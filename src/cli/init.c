@@ -65,7 +65,7 @@ static int run(const struct cli_command *self, int argc, char **argv)
 		goto done;
 	}
 	if (rc < 0) {
-		cli_error(self->name, rc, NULL, "creating log %s failed", dir);
+		cli_error(self->name, rc, vl_open_message(), "creating log %s failed", dir);
 		code = cli_exit_code(rc);
 		goto done;
 	}

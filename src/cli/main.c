@@ -40,7 +40,7 @@ static void print_overview(FILE *f)
 	      "  0  success\n"
 	      "  1  verification failed, or stored data is corrupt\n"
 	      "  2  usage error: bad arguments, or input that cannot be appended\n"
-	      "  3  I/O or other runtime error (nothing was acknowledged)\n",
+	      "  3  I/O or other runtime error (a failed append prints no \"appended\")\n",
 	      f);
 }
 

@@ -3,6 +3,9 @@
  * entry, or a consistency proof from an older tree size, both against the
  * latest signed checkpoint.
  *
+ * Copyright 2026 The vellum Authors
+ * SPDX-License-Identifier: Apache-2.0
+ *
  * The consistency proof is text (see docs/cli.md):
  *
  *   old <OLD>\n
@@ -10,9 +13,6 @@
  *   <base64 hash>\n        zero or more, RFC 9162 order
  *   \n
  *   <signed checkpoint note of size NEW>
- *
- * Copyright 2026 The vellum Authors
- * SPDX-License-Identifier: Apache-2.0
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -29,7 +29,8 @@ static int prove_inclusion(const char *cmd, const char *dir, vl_log *log, uint64
 
 	rc = vl_log_latest_checkpoint(log, &cp, NULL);
 	if (rc < 0) {
-		cli_error(cmd, rc, log, "reading the latest checkpoint of %s failed", dir);
+		cli_error(cmd, rc, vl_log_message(log), "reading the latest checkpoint of %s failed",
+		          dir);
 		return cli_exit_code(rc);
 	}
 	if (index >= cp.size) {
@@ -44,7 +45,7 @@ static int prove_inclusion(const char *cmd, const char *dir, vl_log *log, uint64
 	}
 	rc = vl_log_receipt(log, index, &receipt);
 	if (rc < 0) {
-		cli_error(cmd, rc, log, "proving entry %llu of %s failed",
+		cli_error(cmd, rc, vl_log_message(log), "proving entry %llu of %s failed",
 		          (unsigned long long)index, dir);
 		return cli_exit_code(rc);
 	}
@@ -64,11 +65,12 @@ static int prove_consistency(const char *cmd, const char *dir, vl_log *log, uint
 
 	rc = vl_log_latest_checkpoint(log, &cp, &note);
 	if (rc < 0) {
-		cli_error(cmd, rc, log, "reading the latest checkpoint of %s failed", dir);
+		cli_error(cmd, rc, vl_log_message(log), "reading the latest checkpoint of %s failed",
+		          dir);
 		return cli_exit_code(rc);
 	}
 	if (!note) {
-		cli_error(cmd, VL_ENOCHECKPOINT, log, "%s has no signed checkpoint note", dir);
+		cli_error(cmd, VL_ENOCHECKPOINT, NULL, "%s has no signed checkpoint note", dir);
 		return CLI_EXIT_RUNTIME;
 	}
 	if (old_size > cp.size) {
@@ -77,10 +79,13 @@ static int prove_consistency(const char *cmd, const char *dir, vl_log *log, uint
 		free(note);
 		return CLI_EXIT_RUNTIME;
 	}
-	rc = vl_log_prove_consistency(log, old_size, cp.size, proof, &n_proof);
+	/* Every tree extends the empty one: its proof is empty, and the library
+	 * (like RFC 9162) only proves from a non-empty tree. */
+	rc = old_size == 0 ? 0 : vl_log_prove_consistency(log, old_size, cp.size, proof, &n_proof);
 	if (rc < 0) {
-		cli_error(cmd, rc, log, "proving consistency of %s from size %llu to %llu failed",
-		          dir, (unsigned long long)old_size, (unsigned long long)cp.size);
+		cli_error(cmd, rc, vl_log_message(log),
+		          "proving consistency of %s from size %llu to %llu failed", dir,
+		          (unsigned long long)old_size, (unsigned long long)cp.size);
 		free(note);
 		return cli_exit_code(rc);
 	}
@@ -147,7 +152,7 @@ static int run(const struct cli_command *self, int argc, char **argv)
 
 const struct cli_command cli_prove = {
 	.name = "prove",
-	.synopsis = "  vellum prove LOGDIR INDEX           print a receipt (c2sp.org/tlog-proof) for an entry\n"
+	.synopsis = "  vellum prove LOGDIR INDEX           print a receipt (tlog-proof) for an entry\n"
 	            "  vellum prove LOGDIR --consistency OLD\n"
 	            "                                      print a consistency proof from size OLD\n",
 	.help = "usage: vellum prove LOGDIR INDEX\n"

@@ -18,7 +18,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-void cli_error(const char *cmd, int rc, const vl_log *log, const char *fmt, ...)
+void cli_error(const char *cmd, int rc, const char *detail, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -27,11 +27,8 @@ void cli_error(const char *cmd, int rc, const vl_log *log, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, " (%s)", vl_strerror(rc));
-	if (log) {
-		const char *detail = vl_log_message(log);
-		if (detail && *detail)
-			fprintf(stderr, ": %s", detail);
-	}
+	if (detail && *detail)
+		fprintf(stderr, ": %s", detail);
 	fputc('\n', stderr);
 }
 
@@ -48,7 +45,7 @@ void cli_fail(const char *cmd, const char *fmt, ...)
 
 int cli_is_vl_error(int rc)
 {
-	return rc <= VL_EINVAL && rc > VL_ERROR_END;
+	return rc >= VL_EINVAL && rc < VL_ERROR_END;
 }
 
 int cli_exit_code(int rc)
@@ -74,7 +71,10 @@ int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n%s", cmd->help);
+	/* Just the synopsis: the whole help would bury the one-line reason. */
+	const char *end = strstr(cmd->help, "\n\n");
+	int len = end ? (int)(end - cmd->help) + 1 : (int)strlen(cmd->help);
+	fprintf(stderr, "\n%.*s(`vellum %s --help` for more)\n", len, cmd->help, cmd->name);
 	return CLI_EXIT_USAGE;
 }
 
@@ -201,10 +201,7 @@ int cli_open_log(const char *cmd, const char *dir, const char *key_file, vl_log 
 	opt.key_file = key_file;
 	rc = vl_log_open(dir, &opt, &log);
 	if (rc < 0) {
-		if (rc == -ENOENT)
-			cli_error(cmd, rc, NULL, "cannot open log %s: no vellum log there", dir);
-		else
-			cli_error(cmd, rc, NULL, "cannot open log %s", dir);
+		cli_error(cmd, rc, vl_open_message(), "cannot open log %s", dir);
 		return cli_exit_code(rc);
 	}
 	vl_log_recovery(log, &rec);

@@ -32,9 +32,9 @@ struct cli_command {
 extern const struct cli_command cli_keygen, cli_init, cli_append, cli_checkpoint,
 	cli_get, cli_prove, cli_verify, cli_export;
 
-/* "vellum CMD: MESSAGE (vl_strerror(rc))", then ": DETAIL" with the log's
- * message when LOG is non-NULL and has one. */
-void cli_error(const char *cmd, int rc, const vl_log *log, const char *fmt, ...)
+/* "vellum CMD: MESSAGE (vl_strerror(rc))", then ": DETAIL" when DETAIL
+ * (vl_log_message(), vl_open_message()) is non-empty. */
+void cli_error(const char *cmd, int rc, const char *detail, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* "vellum CMD: MESSAGE" without an error code. */
 void cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

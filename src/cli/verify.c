@@ -80,9 +80,6 @@ static int curl_to_rc(CURLcode res, const struct http_fetch *h)
 		return -ETIMEDOUT;
 	case CURLE_COULDNT_CONNECT:
 		return -ECONNREFUSED;
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_RESOLVE_PROXY:
-		return -EHOSTUNREACH;
 	default:
 		return -EIO;
 	}
@@ -280,6 +277,10 @@ static int verify_target(const char *cmd, const char *target, vl_verify_options 
 	if (isatty(STDERR_FILENO)) {
 		opt->progress = progress_cb;
 		opt->progress_arg = &progress;
+	}
+	if (!remote && strstr(target, "://")) {
+		cli_fail(cmd, "%s: only http:// and https:// URLs can be verified", target);
+		return CLI_EXIT_USAGE;
 	}
 	if (remote) {
 		rc = http_open(&http, target);

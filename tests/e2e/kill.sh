@@ -8,13 +8,13 @@
 # Copyright 2026 The vellum Authors
 # SPDX-License-Identifier: Apache-2.0
 #
-# VL_KILL_ROUNDS (default 240) and VL_KILL_SEED (default: random, printed)
+# VL_KILL_ROUNDS (default 200) and VL_KILL_SEED (default: random, printed)
 # replay a run.
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 cd "$WORK" || exit 1
-ROUNDS=${VL_KILL_ROUNDS:-240}
+ROUNDS=${VL_KILL_ROUNDS:-200}
 SEED=${VL_KILL_SEED:-$((($$ + $(date +%s)) % 32768))}
 RANDOM=$SEED
 echo "kill.sh: $ROUNDS rounds, seed $SEED (VL_KILL_SEED=$SEED replays the choices)"
@@ -25,11 +25,48 @@ vellum init log --key k.key >/dev/null
 # Over 4096 lines take two batches, so some kills land between batches.
 : >acked     # "RUN N FIRST LAST" per append that printed "appended"
 : >runs      # "RUN N" per append started
+
+# now_us: microseconds of the wall clock.
+now_us() {
+	local t=${EPOCHREALTIME/./}
+	echo $((10#$t))
+}
+
+# Kills land from a little before the program starts appending (after
+# start-up and opening the log, which take long in a sanitizer build) to a
+# little after a whole append would be done: at least 0..30 ms.
+shortest_start=999999999
+for i in 1 2 3; do
+	start=$(now_us)
+	vellum append log </dev/null >/dev/null
+	elapsed=$(($(now_us) - start))
+	[ "$elapsed" -lt "$shortest_start" ] && shortest_start=$elapsed
+done
+durations=()
+for i in 1 2 3; do
+	seq -f "event-c$i-%.0f" 1 12000 >input
+	echo "c$i 12000" >>runs
+	start=$(now_us)
+	vellum append log <input >out
+	elapsed=$(($(now_us) - start))
+	read -r word count colon range <out && echo "c$i $count ${range%..*} ${range#*..}" >>acked
+	durations+=("$elapsed")
+done
+# The median: one append slowed down by a busy machine must not stretch
+# every round.
+longest=$(printf '%s\n' "${durations[@]}" | sort -n | sed -n 2p)
+KILL_FROM_US=$((shortest_start * 9 / 10))
+KILL_TO_US=$((longest * 11 / 10))
+[ "$KILL_TO_US" -lt 30000 ] && KILL_TO_US=30000
+[ "$KILL_FROM_US" -gt $((KILL_TO_US / 2)) ] && KILL_FROM_US=$((KILL_TO_US / 2))
+echo "kill.sh: an empty append takes $((shortest_start / 1000)) ms, a whole one about $((longest / 1000)) ms;" \
+	"kills land $((KILL_FROM_US / 1000))..$((KILL_TO_US / 1000)) ms after the start"
+
 completed_unreported=0
 checkpoint_failures=0
 killed=0
 for run in $(seq 1 "$ROUNDS"); do
-	n=$((1500 + RANDOM % 6000))
+	n=$((2000 + RANDOM % 10000))
 	seq -f "event-$run-%.0f" 1 "$n" >input
 	echo "$run $n" >>runs
 	"$VL_BIN" append log <input >out 2>>stderr.log &
@@ -39,7 +76,9 @@ for run in $(seq 1 "$ROUNDS"); do
 		wait "$pid"
 		grep -q '^appended' out || completed_unreported=$((completed_unreported + 1))
 	else
-		sleep "0.$(printf '%03d' $((RANDOM % 31)))"
+		delay=$((RANDOM * 32768 + RANDOM))
+		delay=$((KILL_FROM_US + delay % (KILL_TO_US - KILL_FROM_US + 1)))
+		sleep "$((delay / 1000000)).$(printf '%06d' $((delay % 1000000)))"
 		kill -9 "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 		grep -q '^appended' out || killed=$((killed + 1))
@@ -53,8 +92,8 @@ for run in $(seq 1 "$ROUNDS"); do
 	fi
 done
 
-check_status completed_appends_reported_success 0 test "$completed_unreported" -eq 0
-check_status periodic_checkpoints_succeeded 0 test "$checkpoint_failures" -eq 0
+check completed_appends_reported_success test "$completed_unreported" -eq 0
+check periodic_checkpoints_succeeded test "$checkpoint_failures" -eq 0
 check kills_interrupted_appends test "$killed" -ge $((ROUNDS / 4))
 check some_killed_appends_were_acknowledged test "$(wc -l <acked)" -gt $((ROUNDS / 6))
 echo "kill.sh: $killed of $ROUNDS appends killed before acknowledging," \
@@ -79,8 +118,8 @@ check acked_first_and_last_entries_via_get get_spot_checks
 
 # The full check reads every entry from the verified, exported tree.
 vellum export log tree >/dev/null
-check_fails_py() {
-	python3 - tree runs acked <<'EOF'
+check_every_entry() {
+	python3 - tree runs acked >every.txt 2>&1 <<'EOF'
 import os, sys
 
 tree, runs_file, acked_file = sys.argv[1:4]
@@ -110,15 +149,16 @@ for n in range((size + 255) // 256):
 assert len(entries) == size, "bundles hold %d entries, checkpoint says %d" % (len(entries), size)
 
 errors = []
-totals = {int(r): int(n) for r, n in (l.split() for l in open(runs_file))}
+totals = {r: int(n) for r, n in (l.split() for l in open(runs_file))}
 for line in open(acked_file):
-    run, count, first, last = map(int, line.split())
+    run, *numbers = line.split()
+    count, first, last = map(int, numbers)
     if count != totals[run] or last - first + 1 != count:
-        errors.append("run %d: reported %d entries %d..%d of %d" % (run, count, first, last, totals[run]))
+        errors.append("run %s: reported %d entries %d..%d of %d" % (run, count, first, last, totals[run]))
         continue
     for i in range(count):
-        if first + i >= size or entries[first + i] != "event-%d-%d" % (run, i + 1):
-            errors.append("run %d: entry %d is %r" % (run, first + i,
+        if first + i >= size or entries[first + i] != "event-%s-%d" % (run, i + 1):
+            errors.append("run %s: entry %d is %r" % (run, first + i,
                           entries[first + i] if first + i < size else None))
             break
 
@@ -127,23 +167,30 @@ for line in open(acked_file):
 seen = {}
 for index, e in enumerate(entries):
     parts = e.split("-")
-    if len(parts) != 3 or parts[0] != "event":
+    if len(parts) != 3 or parts[0] != "event" or parts[1] not in totals:
         errors.append("entry %d: foreign bytes %r" % (index, e))
         break
-    run, i = int(parts[1]), int(parts[2])
+    run, i = parts[1], int(parts[2])
     start, k = seen.get(run, (index - i + 1, 0))
     if index != start + i - 1 or i != k + 1:
         errors.append("entry %d: %r out of place" % (index, e))
         break
     seen[run] = (start, i)
+partial = 0
 for run, (start, k) in seen.items():
-    if k != totals[run] and k % 4096 != 0:
-        errors.append("run %d: %d of %d entries present, not whole batches" % (run, k, totals[run]))
+    if k != totals[run]:
+        partial += 1
+        if k % 4096 != 0:
+            errors.append("run %s: %d of %d entries present, not whole batches" % (run, k, totals[run]))
 
 for e in errors[:20]:
     print(e)
-print("%d entries in %d runs checked" % (size, len(seen)))
+print("%d entries of %d runs checked; %d runs were cut between batches" % (size, len(seen), partial))
 sys.exit(1 if errors else 0)
 EOF
+	local rc=$?
+	cat every.txt
+	return $rc
 }
-check acked_entries_exact_at_their_indexes check_fails_py
+check acked_entries_exact_at_their_indexes check_every_entry
+echo "kill.sh: $(tail -n 1 every.txt)"
