@@ -78,6 +78,7 @@ enum {
 	VL_ETOOBIG,           /* input exceeds a documented limit */
 	VL_ENOCHECKPOINT,     /* the log has no signed checkpoint yet */
 	VL_ECLOSED,           /* the handle is shutting down */
+	VL_ELOCKED,           /* the log is open in another process */
 	VL_ERROR_END
 };
 
@@ -167,6 +168,10 @@ typedef struct vl_log_options {
 } vl_log_options;
 
 /*
+ * A log may be open in one process at a time: create and open take an
+ * exclusive lock on LOGDIR/.lock and fail with VL_ELOCKED while another
+ * process holds it.
+ *
  * Create a new, empty log in DIR (created if missing; it must be empty
  * or absent) for SIGNER, whose name becomes the log's origin.  The new
  * log has a signed checkpoint of size 0.  opt may be NULL.
@@ -246,7 +251,9 @@ VL_MUST_CHECK int vl_log_latest_checkpoint(vl_log *log, vl_checkpoint *cp,
 VL_MUST_CHECK int vl_log_prove_inclusion(vl_log *log, uint64_t index, uint64_t tree_size,
                                          uint8_t proof[][VL_HASH_SIZE], size_t *n_proof);
 
-/* Consistency proof from OLD_SIZE to NEW_SIZE (0: latest checkpoint). */
+/* Consistency proof from OLD_SIZE (1 <= OLD_SIZE <= NEW_SIZE; the empty
+ * tree is a prefix of every tree and needs no proof) to NEW_SIZE (0: the
+ * latest checkpoint's size). */
 VL_MUST_CHECK int vl_log_prove_consistency(vl_log *log, uint64_t old_size, uint64_t new_size,
                                            uint8_t proof[][VL_HASH_SIZE], size_t *n_proof);
 

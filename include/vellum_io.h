@@ -71,6 +71,11 @@ struct vl_io {
 	 * FD without waiting (sync_file_range), so the device works while the
 	 * caller hashes.  Durability still comes only from fdatasync. */
 	int (*start_writeback)(void *ctx, int fd, uint64_t offset, uint64_t len);
+	/* Optional (may be NULL: no locking): open PATH (created if missing)
+	 * and take an exclusive lock on it without waiting; returns a
+	 * descriptor (released by close) or -EWOULDBLOCK if another process
+	 * holds it. */
+	int (*lock)(void *ctx, const char *path);
 };
 
 #ifdef __cplusplus

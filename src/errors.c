@@ -28,6 +28,7 @@ const char *vl_strerror(int err)
 	case VL_ETOOBIG: return "input too large";
 	case VL_ENOCHECKPOINT: return "no signed checkpoint";
 	case VL_ECLOSED: return "log is closing";
+	case VL_ELOCKED: return "the log is open in another process";
 	default: break;
 	}
 	if (err < 0 && err > -4096)

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -190,6 +191,20 @@ static int posix_start_writeback(void *ctx, int fd, uint64_t offset, uint64_t le
 	return sync_file_range(fd, (off_t)offset, (off_t)len, SYNC_FILE_RANGE_WRITE) < 0 ? -errno : 0;
 }
 
+static int posix_lock(void *ctx, const char *path)
+{
+	(void)ctx;
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno == EWOULDBLOCK ? EWOULDBLOCK : errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
 static const vl_io posix_io = {
 	.ctx = NULL,
 	.open = posix_open,
@@ -210,6 +225,7 @@ static const vl_io posix_io = {
 	.now_ns = posix_now_ns,
 	.random = posix_random,
 	.start_writeback = posix_start_writeback,
+	.lock = posix_lock,
 };
 
 const vl_io *vl_io_posix(void) { return &posix_io; }

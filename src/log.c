@@ -109,6 +109,7 @@ struct vl_log {
 	size_t bundle_len, bundle_cap;
 	/* WAL writer */
 	int wal_fd;
+	int lock_fd; /* holds the exclusive lock on LOGDIR/.lock */
 	uint64_t wal_first;
 	uint64_t wal_off;
 	uint8_t *frame_buf;
@@ -802,6 +803,7 @@ static vl_log *log_alloc(const char *dir, const vl_log_options *opt)
 	log->io = opt && opt->io ? opt->io : vl_io_posix();
 	log->segment_bytes = opt && opt->segment_bytes ? opt->segment_bytes : DEFAULT_SEGMENT_BYTES;
 	log->wal_fd = -1;
+	log->lock_fd = -1;
 	log->dir = strdup(dir);
 	log->tiles = calloc(TREE_LEVELS, sizeof *log->tiles);
 	if (!log->dir || !log->tiles) {
@@ -826,6 +828,8 @@ static void log_free(vl_log *log)
 		return;
 	if (log->wal_fd >= 0)
 		log->io->close(log->io->ctx, log->wal_fd);
+	if (log->lock_fd >= 0)
+		log->io->close(log->io->ctx, log->lock_fd);
 	vl_signer_free(log->signer);
 	vl_verifier_free(log->verifier);
 	free(log->vkey);
@@ -1041,6 +1045,28 @@ static int format_time(const vl_io *io, char *buf, size_t cap)
 	return 0;
 }
 
+/* One process at a time: another one's recovery would cut our in-flight
+ * commit as a "torn tail". */
+static int take_lock(vl_log *log)
+{
+	if (!log->io->lock)
+		return 0;
+	char path[PATH_CAP];
+	int rc = join(path, log->dir, ".lock");
+	if (rc == 0)
+		rc = log->io->lock(log->io->ctx, path);
+	if (rc == -EWOULDBLOCK) {
+		set_message(log, "%s: the log is open in another process", log->dir);
+		return VL_ELOCKED;
+	}
+	if (rc < 0) {
+		set_message(log, "%s: cannot lock (%s)", path, vl_strerror(rc));
+		return rc;
+	}
+	log->lock_fd = rc;
+	return 0;
+}
+
 static int dir_is_empty_cb(void *arg, const char *name)
 {
 	(void)arg;
@@ -1070,6 +1096,8 @@ int vl_log_create(const char *dir, const vl_signer *signer, const vl_log_options
 		            rc == VL_EEXIST ? "directory is not empty" : vl_strerror(rc));
 		goto fail;
 	}
+	if ((rc = take_lock(log)) < 0)
+		goto fail;
 	snprintf(log->origin, sizeof log->origin, "%s", vl_signer_name(signer));
 	if ((rc = vl_signer_vkey(signer, &log->vkey)) < 0 ||
 	    (rc = vl_verifier_parse(log->vkey, &log->verifier)) < 0)
@@ -1277,6 +1305,8 @@ int vl_log_open(const char *dir, const vl_log_options *opt, vl_log **out)
 		            rc == VL_ENOTFOUND ? "missing: not a vellum log directory" : vl_strerror(rc));
 		goto fail;
 	}
+	if ((rc = take_lock(log)) < 0)
+		goto fail;
 	if (conf_value(conf, "format", value, sizeof value) < 0 || strcmp(value, "1") != 0 ||
 	    conf_value(conf, "origin", log->origin, sizeof log->origin) < 0 ||
 	    conf_value(conf, "vkey", value, sizeof value) < 0) {

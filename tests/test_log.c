@@ -694,6 +694,22 @@ static void test_wrong_key_refused_for_checkpoint(void **state)
 	assert_int_equal(vl_log_close(log), 0);
 }
 
+/* One process at a time: a second handle is refused while one is open. */
+static void test_second_open_refused(void **state)
+{
+	(void)state;
+	vl_log *log = create_log(NULL);
+	append_range(log, 0, 3);
+	vl_log *second = NULL;
+	assert_int_equal(vl_log_open(logdir, NULL, &second), VL_ELOCKED);
+	assert_null(second);
+	assert_non_null(strstr(vl_open_message(), "open in another process"));
+	assert_int_equal(vl_log_close(log), 0);
+	second = open_log(NULL);
+	check_entries(second, 3);
+	assert_int_equal(vl_log_close(second), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -714,6 +730,7 @@ int main(void)
 		cmocka_unit_test(test_export_verifies),
 		cmocka_unit_test(test_create_refuses_nonempty_dir),
 		cmocka_unit_test(test_wrong_key_refused_for_checkpoint),
+		cmocka_unit_test(test_second_open_refused),
 	};
 	return cmocka_run_group_tests_name("log", tests, setup, teardown);
 }
