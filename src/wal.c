@@ -46,6 +46,12 @@
  * all T of its frames are valid.  (Almost every commit is one frame; a
  * batch larger than 64 MiB takes several.)
  *
+ * The newest segment may end in zeros after its last frame: space the
+ * writer preallocated (so that a commit's fdatasync need not change the
+ * file's size).  Zeros from a commit boundary to the end of the newest
+ * segment are its clean end; older segments are cut to their last frame
+ * before the next one is created.
+ *
  * RECOVERY.  Frames are written at the end only, and a commit's fdatasync
  * returns before the next commit is written, so after a crash the only
  * legitimately invalid bytes belong to the last group commit: an invalid
@@ -357,10 +363,35 @@ static int open_segment(vl_wal_iter *it)
 	return 0;
 }
 
+/* Is [from, file_size) all zeros?  (Read twice: see commit_header_after.) */
+static int zeros_from(vl_wal_iter *it, uint64_t from)
+{
+	uint8_t buf[64 * 1024];
+	for (int pass = 0; pass < 2; pass++)
+		for (uint64_t off = from; off < it->file_size;) {
+			size_t n = it->file_size - off < sizeof buf ? (size_t)(it->file_size - off)
+			                                            : sizeof buf;
+			if (read_exact(it->io, it->fd, buf, n, off) < 0)
+				return 0;
+			for (size_t i = 0; i < n; i++)
+				if (buf[i])
+					return 0;
+			off += n;
+		}
+	return 1;
+}
+
 /* A bad frame at byte X of the current segment: a torn tail or corruption. */
 static int bad_frame(vl_wal_iter *it, uint64_t x, const char *why)
 {
 	uint64_t first = it->segments[it->seg];
+	/* Zeros from a commit boundary to the end of the newest segment are
+	 * space preallocated for frames not yet written: the clean end. */
+	if (is_newest(it) && x == it->commit_start && zeros_from(it, x)) {
+		it->valid_end = x;
+		it->done = 1;
+		return 0;
+	}
 	if (is_newest(it) && !commit_header_after(it, x + 1)) {
 		it->at_tail = 1;
 		it->valid_end = it->commit_start;

@@ -15,7 +15,7 @@ passed = failed = 0
 lines = []
 for raw in open(sys.argv[1], encoding="utf-8", errors="replace"):
     t = json.loads(raw)
-    out = t.get("stdout", "") or ""
+    out = (t.get("stdout") or "") + "\n" + (t.get("stderr") or "")
     p = sum(int(m) for m in re.findall(r"^\[  PASSED  \] (\d+) test", out, re.M))
     f = sum(int(m) for m in re.findall(r"^\[  FAILED  \] (\d+) test", out, re.M))
     ok = t.get("result") == "OK"

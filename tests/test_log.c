@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -694,6 +695,50 @@ static void test_wrong_key_refused_for_checkpoint(void **state)
 	assert_int_equal(vl_log_close(log), 0);
 }
 
+/* A process that dies without closing leaves preallocated zeros after its
+ * last frame: the next open takes them as the clean end, drops nothing,
+ * and finds every acknowledged entry. */
+static void test_exit_without_close(void **state)
+{
+	(void)state;
+	vl_log *log = create_log(NULL);
+	assert_int_equal(vl_log_close(log), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		vl_log *child = NULL;
+		if (vl_log_open(logdir, NULL, &child) != 0)
+			_exit(1);
+		char buf[512];
+		for (uint64_t i = 0; i < 500; i++) {
+			vl_entry e = {buf, make_entry(i, buf, sizeof buf)};
+			if (vl_log_append(child, &e, 1, NULL) != 0)
+				_exit(2);
+		}
+		_exit(0); /* no close: like kill -9 after the last acknowledgement */
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	char path[512];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/wal/00000000000000000000", logdir);
+	assert_int_equal(stat(path, &st), 0);
+	print_message("WAL after exit without close: %lld bytes (frames + preallocated zeros)\n",
+	              (long long)st.st_size);
+	log = open_log(NULL);
+	vl_recovery rec;
+	vl_log_recovery(log, &rec);
+	assert_int_equal(rec.dropped_bytes, 0);
+	assert_int_equal(rec.replayed_entries, 500);
+	check_entries(log, 500);
+	append_range(log, 500, 10);
+	checkpoint_ok(log, 510);
+	assert_int_equal(vl_log_close(log), 0);
+	/* A clean close cuts the zeros. */
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(st.st_size < 200000);
+}
+
 /* One process at a time: a second handle is refused while one is open. */
 static void test_second_open_refused(void **state)
 {
@@ -731,6 +776,7 @@ int main(void)
 		cmocka_unit_test(test_create_refuses_nonempty_dir),
 		cmocka_unit_test(test_wrong_key_refused_for_checkpoint),
 		cmocka_unit_test(test_second_open_refused),
+		cmocka_unit_test(test_exit_without_close),
 	};
 	return cmocka_run_group_tests_name("log", tests, setup, teardown);
 }

@@ -181,6 +181,30 @@ static void test_garbage_after_last_commit_is_tail(void **state)
 	assert_int_equal(valid_end, good_end);
 }
 
+static void test_preallocated_zeros_are_the_clean_end(void **state)
+{
+	(void)state;
+	reset();
+	int fd = make_segment(0);
+	write_commit(fd, write_commit(fd, 0, 4, 1), 4, 1);
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	static const uint8_t zeros[100000];
+	assert_int_equal(pwrite(fd, zeros, sizeof zeros, st.st_size), (ssize_t)sizeof zeros);
+	close(fd);
+	uint64_t n, valid_end;
+	int tail;
+	assert_int_equal(read_all(0, &n, &tail, &valid_end), 0);
+	assert_int_equal(n, 8);
+	assert_false(tail);
+	assert_int_equal(valid_end, (uint64_t)st.st_size);
+	/* One non-zero byte far into the zeros makes it a torn tail again. */
+	poke(0, st.st_size + 5000, 0x10);
+	assert_int_equal(read_all(0, &n, &tail, &valid_end), VL_ECORRUPT);
+	assert_true(tail);
+	assert_int_equal(n, 8);
+}
+
 static void test_torn_last_frame_is_tail(void **state)
 {
 	(void)state;
@@ -339,6 +363,7 @@ int main(void)
 		cmocka_unit_test(test_crc32c_known_answer),
 		cmocka_unit_test(test_round_trip_and_start),
 		cmocka_unit_test(test_garbage_after_last_commit_is_tail),
+		cmocka_unit_test(test_preallocated_zeros_are_the_clean_end),
 		cmocka_unit_test(test_torn_last_frame_is_tail),
 		cmocka_unit_test(test_bad_frame_followed_by_commit_is_corruption),
 		cmocka_unit_test(test_torn_multi_frame_commit_is_all_or_nothing),
