@@ -7,7 +7,8 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  *   bench_engine ceiling                 SHA-256 ceiling (1 leaf + 1 node hash per entry)
- *   bench_engine append DIR              durable appends: batch 1/100/1000/10000 x 1/2 threads
+ *   bench_engine append DIR              durable appends: batch 1/100/1000/10000 x 1/2 threads,
+ *                                        with a checkpoint signed every second meanwhile
  *   bench_engine latency DIR             single-entry durable append latency p50/p99
  *   bench_engine verify DIR N            build an N-entry log, then time full verification
  *   bench_engine reopen DIR N            append N entries, kill -9 the writer, time the reopen
@@ -127,6 +128,27 @@ struct appender {
 	vl_entry *e;
 };
 
+/* Signs a checkpoint every second, as `vellum serve` does: the tiles the
+ * appends queued are written here, on the other core. */
+struct checkpointer {
+	vl_log *log;
+	double until;
+};
+
+static void *checkpointer_main(void *arg)
+{
+	struct checkpointer *c = arg;
+	while (now() < c->until) {
+		usleep(100000);
+		int rc = vl_log_checkpoint(c->log, NULL);
+		if (rc)
+			die("checkpoint", rc);
+		for (int i = 0; i < 9 && now() < c->until; i++)
+			usleep(100000);
+	}
+	return NULL;
+}
+
 static void *appender_main(void *arg)
 {
 	struct appender *a = arg;
@@ -139,8 +161,9 @@ static void *appender_main(void *arg)
 	return NULL;
 }
 
-/* The disk's ceiling for a batch: the same bytes as one WAL frame,
- * appended with pwrite and made durable with fdatasync, nothing else. */
+/* The disk's ceiling for a batch: the same bytes as one WAL frame, written
+ * with pwrite over space zero-filled ahead of time (as the WAL does, so the
+ * file size does not change) and made durable with fdatasync; nothing else. */
 static double disk_rate(const char *dir, size_t batch, double secs)
 {
 	char path[1100];
@@ -151,9 +174,15 @@ static double disk_rate(const char *dir, size_t batch, double secs)
 	if (fd < 0 || !buf)
 		die("baseline", -errno);
 	uint64_t n = 0;
-	off_t off = 0;
+	off_t off = 0, allocated = 0;
+	static uint8_t zeros[8 << 20];
 	double t0 = now();
 	while (now() - t0 < secs) {
+		while (off + (off_t)bytes > allocated) {
+			if (pwrite(fd, zeros, sizeof zeros, allocated) != (ssize_t)sizeof zeros)
+				die("baseline zero fill", -errno);
+			allocated += (off_t)sizeof zeros;
+		}
 		if (pwrite(fd, buf, bytes, off) != (ssize_t)bytes || fdatasync(fd))
 			die("baseline write", -errno);
 		off += (off_t)bytes;
@@ -179,6 +208,9 @@ static void bench_append(const char *dir, double ceiling)
 			struct appender a[2];
 			pthread_t th[2];
 			double secs = 3.0, t0 = now();
+			struct checkpointer cp = {log, t0 + secs};
+			pthread_t cp_thread;
+			pthread_create(&cp_thread, NULL, checkpointer_main, &cp);
 			for (int t = 0; t < threads; t++) {
 				a[t] = (struct appender){log, batches[b], t0 + secs, 0,
 				                         malloc(batches[b] * ENTRY_LEN),
@@ -197,6 +229,7 @@ static void bench_append(const char *dir, double ceiling)
 				free(a[t].e);
 			}
 			double el = now() - t0;
+			pthread_join(cp_thread, NULL);
 			double rate = (double)total / el;
 			double disk = disk_rate(sub, batches[b], 1.5);
 			printf("append batch=%-5zu threads=%d: %10.0f entries/s (%.2f of the SHA-256 "

@@ -131,16 +131,21 @@ run_one() {
 	echo $? >"$BUILD/logs/$d.rc"
 }
 
-# A line of numbers from libFuzzer's log: coverage, features, speed, corpus.
+# A line of numbers from libFuzzer's log: coverage (edges and features)
+# when the seed corpus was loaded and at the end, speed, corpus size.
 stats() {
 	local log=$1 seeds=$2
-	local last cov ft eps units
+	local init last cov0 cov ft0 ft eps units
+	init=$(grep -m 1 -E '^#[0-9]+.*INITED' "$log")
 	last=$(grep -E '^#[0-9]+.*(cov|ft):' "$log" | tail -n 1)
+	cov0=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$init")
+	ft0=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$init")
 	cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
 	ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
 	units=$(sed -n 's/.* corp: \([0-9]*\)\/.*/\1/p' <<<"$last")
 	eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
-	echo "cov ${cov:-?}, ft ${ft:-?}, ${eps:-?} exec/s, corpus $seeds -> ${units:-?} units"
+	echo "cov ${cov0:-?} -> ${cov:-?}, ft ${ft0:-?} -> ${ft:-?}, ${eps:-?} exec/s," \
+		"corpus $seeds seeds -> ${units:-?} units"
 }
 
 echo "running each driver for ${SECONDS_EACH}s"
@@ -182,7 +187,8 @@ for d in "${DRIVERS[@]}"; do
 	echo "libFuzzer exited with $rc; log: $BUILD/logs/$d.log"
 	# The report (sanitizer or driver message, stack, the input's path),
 	# without libFuzzer's progress lines.
-	grep -v -E '^#[0-9]+|^INFO: |^[[:space:]]+NEW_FUNC|^stat::' "$BUILD/logs/$d.log" | head -n 80
+	grep -v -E '^#[0-9]+|^INFO: |^[[:space:]]+NEW_FUNC|^stat::' "$BUILD/logs/$d.log" |
+		awk '{ print } /^Base64: / { exit }' | head -n 80
 	crash=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$BUILD/logs/$d.log" | tail -n 1)
 	if [ -n "$crash" ]; then
 		echo "crashing input: $crash"

@@ -216,6 +216,16 @@ typedef struct vl_entry {
 VL_MUST_CHECK int vl_log_append(vl_log *log, const vl_entry *entries, size_t n,
                                 uint64_t *first_index);
 
+/*
+ * Write the full tiles and bundles that appends completed to their files.
+ * Appends only queue them (the commit path creates no files); checkpoints,
+ * close and this function write them, and an append writes them itself when
+ * more than 16 MiB are queued.  Call it from a thread of your own (every
+ * few hundred milliseconds) to keep that work off the appenders' path; it
+ * runs concurrently with appends.
+ */
+VL_MUST_CHECK int vl_log_flush(vl_log *log);
+
 /* Number of durable entries (the next index to be assigned). */
 uint64_t vl_log_size(vl_log *log);
 

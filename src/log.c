@@ -86,6 +86,16 @@ struct append_request {
 	struct append_request *next;
 };
 
+struct pending_file {
+	int level; /* VL_TILE_ENTRIES for a bundle */
+	uint64_t n;
+	size_t len;
+	uint8_t *data;
+};
+
+/* Queued tile bytes above which the committing thread writes them itself. */
+#define PENDING_CAP (16u << 20)
+
 struct vl_log {
 	const vl_io *io;
 	char *dir;
@@ -120,7 +130,15 @@ struct vl_log {
 	uint64_t wal_allocated; /* file size: zeros from wal_off up to here */
 	uint8_t *frame_buf;
 	size_t frame_cap;
-	char tile_dir_made[PATH_CAP];
+	/* Full tiles and bundles completed but not yet written to their files
+	 * (oldest first): the commit path only queues them; vl_log_flush, a
+	 * checkpoint, close, or a commit that finds the queue over its cap
+	 * writes them.  Guarded by tree_mu; removed only once written. */
+	struct pending_file *pending;
+	size_t n_pending, cap_pending;
+	size_t pending_bytes;
+	pthread_mutex_t flush_mu; /* one writer of pending files at a time */
+	char tile_dir_made[PATH_CAP]; /* guarded by flush_mu */
 
 	pthread_mutex_t checkpoint_mu;
 	vl_checkpoint cp;
@@ -327,6 +345,8 @@ static int is_poisoned(vl_log *log)
 /* Number of hashes at tile level L in a tree of size n. */
 static uint64_t level_count(uint64_t n, int level) { return level >= TREE_LEVELS ? 0 : n >> (8 * level); }
 
+static const struct pending_file *find_pending(const vl_log *log, int level, uint64_t n);
+
 /*
  * Fetch for the tile reader: a tile that is full in the current tree is
  * read from its file; the partial one at the right edge comes from memory.
@@ -339,6 +359,11 @@ static int fetch_tile(void *ctx, int level, uint64_t n, unsigned width, uint8_t 
 		return VL_EINVAL;
 	uint64_t count = level_count(log->size, level);
 	if (n < count / VL_TILE_WIDTH) {
+		const struct pending_file *p = find_pending(log, level, n);
+		if (p) {
+			memcpy(buf, p->data, (size_t)width * VL_HASH_SIZE);
+			return 0;
+		}
 		char path[PATH_CAP];
 		if (tile_file_path(log, path, level, n, VL_TILE_WIDTH) < 0)
 			return VL_EINVAL;
@@ -360,6 +385,80 @@ static int fetch_tile(void *ctx, int level, uint64_t n, unsigned width, uint8_t 
 	return VL_EINVAL;
 }
 
+/* Queue a full tile or bundle (taking ownership of data).  Caller holds
+ * tree_mu. */
+static int queue_file(vl_log *log, int level, uint64_t n, uint8_t *data, size_t len)
+{
+	if (log->n_pending == log->cap_pending) {
+		size_t cap = log->cap_pending ? log->cap_pending * 2 : 64;
+		struct pending_file *p = realloc(log->pending, cap * sizeof *p);
+		if (!p) {
+			free(data);
+			return VL_ENOMEM;
+		}
+		log->pending = p;
+		log->cap_pending = cap;
+	}
+	log->pending[log->n_pending++] = (struct pending_file){level, n, len, data};
+	log->pending_bytes += len;
+	return 0;
+}
+
+/* A queued full tile or bundle, or NULL.  Caller holds tree_mu. */
+static const struct pending_file *find_pending(const vl_log *log, int level, uint64_t n)
+{
+	for (size_t i = log->n_pending; i-- > 0;)
+		if (log->pending[i].level == level && log->pending[i].n == n)
+			return &log->pending[i];
+	return NULL;
+}
+
+/*
+ * Write every queued tile and bundle to its file.  Takes flush_mu, then
+ * tree_mu only to look at and to trim the queue: appends go on while the
+ * files are written.  A failure poisons the handle (the entries are durable
+ * in the WAL; a reopen writes the tiles again).
+ */
+static int write_pending(vl_log *log)
+{
+	pthread_mutex_lock(&log->flush_mu);
+	pthread_mutex_lock(&log->tree_mu);
+	size_t k = log->n_pending;
+	struct pending_file *items = NULL;
+	int rc = 0;
+	if (k && !(items = malloc(k * sizeof *items)))
+		rc = VL_ENOMEM;
+	if (items)
+		memcpy(items, log->pending, k * sizeof *items);
+	pthread_mutex_unlock(&log->tree_mu);
+	/* The data pointers stay valid: only this function frees them. */
+	char path[PATH_CAP];
+	for (size_t i = 0; rc == 0 && i < k; i++) {
+		rc = tile_file_path(log, path, items[i].level, items[i].n, VL_TILE_WIDTH);
+		if (rc == 0)
+			rc = make_parents(log, path);
+		if (rc == 0)
+			rc = write_file(log->io, path, items[i].data, items[i].len);
+		if (rc < 0)
+			set_message(log, "%s: cannot write (%s)", path, vl_strerror(rc));
+	}
+	if (rc == 0 && k) {
+		pthread_mutex_lock(&log->tree_mu);
+		for (size_t i = 0; i < k; i++) {
+			log->pending_bytes -= log->pending[i].len;
+			free(log->pending[i].data);
+		}
+		memmove(log->pending, log->pending + k, (log->n_pending - k) * sizeof *log->pending);
+		log->n_pending -= k;
+		pthread_mutex_unlock(&log->tree_mu);
+	}
+	free(items);
+	pthread_mutex_unlock(&log->flush_mu);
+	if (rc < 0)
+		poison(log, rc);
+	return rc;
+}
+
 /* Append one leaf hash at index log->size; write every tile it completes.
  * Caller holds tree_mu; log->size is advanced by the caller. */
 static int add_leaf(vl_log *log, const uint8_t leaf[VL_HASH_SIZE])
@@ -372,17 +471,14 @@ static int add_leaf(vl_log *log, const uint8_t leaf[VL_HASH_SIZE])
 		memcpy(log->tiles[level][pos], h, VL_HASH_SIZE);
 		if (pos != VL_TILE_WIDTH - 1)
 			return 0;
-		/* A full tile: store it and carry its root one level up. */
-		char path[PATH_CAP];
-		int rc = tile_file_path(log, path, level, idx / VL_TILE_WIDTH, VL_TILE_WIDTH);
-		if (rc == 0)
-			rc = make_parents(log, path);
-		if (rc == 0)
-			rc = write_file(log->io, path, log->tiles[level], sizeof log->tiles[level]);
-		if (rc < 0) {
-			set_message(log, "%s: cannot write tile (%s)", path, vl_strerror(rc));
+		/* A full tile: queue it for its file and carry its root up. */
+		uint8_t *copy = malloc(sizeof log->tiles[level]);
+		if (!copy)
+			return VL_ENOMEM;
+		memcpy(copy, log->tiles[level], sizeof log->tiles[level]);
+		int rc = queue_file(log, level, idx / VL_TILE_WIDTH, copy, sizeof log->tiles[level]);
+		if (rc < 0)
 			return rc;
-		}
 		vl_merkle_root_of_leaves((const uint8_t(*)[VL_HASH_SIZE])log->tiles[level], VL_TILE_WIDTH, h);
 		idx /= VL_TILE_WIDTH;
 	}
@@ -418,17 +514,13 @@ static int integrate(vl_log *log, const uint8_t *data, size_t len, const uint8_t
 	if (rc < 0)
 		return rc;
 	if (log->size % VL_TILE_WIDTH == VL_TILE_WIDTH - 1) {
-		char path[PATH_CAP];
-		rc = tile_file_path(log, path, VL_TILE_ENTRIES, log->size / VL_TILE_WIDTH, VL_TILE_WIDTH);
-		if (rc == 0)
-			rc = make_parents(log, path);
-		if (rc == 0)
-			rc = write_file(log->io, path, log->bundle, log->bundle_len);
-		if (rc < 0) {
-			set_message(log, "%s: cannot write bundle (%s)", path, vl_strerror(rc));
+		/* Hand the full bundle to the queue; start a new buffer. */
+		rc = queue_file(log, VL_TILE_ENTRIES, log->size / VL_TILE_WIDTH, log->bundle,
+		                log->bundle_len);
+		if (rc < 0)
 			return rc;
-		}
-		log->bundle_len = 0;
+		log->bundle = NULL;
+		log->bundle_len = log->bundle_cap = 0;
 	}
 	log->size++;
 	return 0;
@@ -686,7 +778,7 @@ int vl_log_append(vl_log *log, const vl_entry *entries, size_t n, uint64_t *firs
 		log->leader_active = 1;
 		struct append_request *batch = log->queue_head;
 		log->queue_head = log->queue_tail = NULL;
-		int poisoned = log->poisoned;
+		int poisoned = log->poisoned, over = 0;
 		pthread_mutex_unlock(&log->mu);
 		int rc;
 		if (poisoned) {
@@ -694,8 +786,14 @@ int vl_log_append(vl_log *log, const vl_entry *entries, size_t n, uint64_t *firs
 		} else {
 			pthread_mutex_lock(&log->tree_mu);
 			rc = commit_batch(log, batch);
+			over = log->pending_bytes > PENDING_CAP;
 			pthread_mutex_unlock(&log->tree_mu);
 		}
+		/* Backpressure: with no flusher keeping up, the committing
+		 * thread writes the queued tiles itself, after its commit.  A
+		 * failure there poisons the handle; this batch is durable. */
+		if (rc == 0 && over)
+			(void)write_pending(log);
 		pthread_mutex_lock(&log->mu);
 		for (struct append_request *b = batch, *next; b; b = next) {
 			next = b->next;
@@ -879,6 +977,7 @@ static vl_log *log_alloc(const char *dir, const vl_log_options *opt)
 	pthread_cond_init(&log->cv, NULL);
 	pthread_mutex_init(&log->tree_mu, NULL);
 	pthread_mutex_init(&log->checkpoint_mu, NULL);
+	pthread_mutex_init(&log->flush_mu, NULL);
 	return log;
 }
 
@@ -903,6 +1002,10 @@ static void log_free(vl_log *log)
 	pthread_cond_destroy(&log->cv);
 	pthread_mutex_destroy(&log->tree_mu);
 	pthread_mutex_destroy(&log->checkpoint_mu);
+	pthread_mutex_destroy(&log->flush_mu);
+	for (size_t i = 0; i < log->n_pending; i++)
+		free(log->pending[i].data);
+	free(log->pending);
 	free(log);
 }
 
@@ -1041,9 +1144,14 @@ static int checkpoint_locked(vl_log *log)
 	if (rc < 0)
 		goto done;
 
-	/* Partial tiles for N, then one sync for every tile written since the
-	 * last checkpoint, then the checkpoint itself. */
-	rc = write_partials(log, n, snap, bundle, bundle_len);
+	/* Queued full tiles, partial tiles for N, then one sync for every tile
+	 * written since the last checkpoint, then the checkpoint itself. */
+	rc = write_pending(log);
+	if (rc == 0) {
+		pthread_mutex_lock(&log->flush_mu);
+		rc = write_partials(log, n, snap, bundle, bundle_len);
+		pthread_mutex_unlock(&log->flush_mu);
+	}
 	if (rc == 0 && (rc = log->io->sync_all(log->io->ctx, log->dir)) < 0)
 		set_message(log, "%s: cannot sync tiles (%s)", log->dir, vl_strerror(rc));
 	if (rc < 0) {
@@ -1078,6 +1186,15 @@ done:
 	free(bundle);
 	free(snap);
 	return rc;
+}
+
+int vl_log_flush(vl_log *log)
+{
+	if (!log)
+		return VL_EINVAL;
+	if (is_poisoned(log))
+		return VL_EPOISONED;
+	return write_pending(log);
 }
 
 int vl_log_checkpoint(vl_log *log, char **note_out)
@@ -1527,6 +1644,8 @@ int vl_log_open(const char *dir, const vl_log_options *opt, vl_log **out)
 		rc = VL_ECORRUPT;
 		goto fail;
 	}
+	if ((rc = write_pending(log)) < 0)
+		goto fail;
 	if ((rc = sync_directories(log)) < 0) {
 		set_message(log, "%s: cannot sync the log's directories (%s)", log->dir, vl_strerror(rc));
 		goto fail;
@@ -1577,7 +1696,14 @@ int vl_log_get(vl_log *log, uint64_t index, void *buf, size_t cap, size_t *len)
 	unsigned pos = (unsigned)(index % VL_TILE_WIDTH);
 	const uint8_t *from;
 	char path[PATH_CAP] = "";
-	if (rc == 0 && tile < size / VL_TILE_WIDTH) {
+	const struct pending_file *queued =
+		rc == 0 && tile < size / VL_TILE_WIDTH ? find_pending(log, VL_TILE_ENTRIES, tile) : NULL;
+	if (queued) {
+		/* A full bundle still queued for its file. */
+		from = queued->data;
+		blen = queued->len;
+		snprintf(path, sizeof path, "bundle %" PRIu64 " (queued in memory)", tile);
+	} else if (rc == 0 && tile < size / VL_TILE_WIDTH) {
 		/* In a full bundle on disk. */
 		char *data = NULL;
 		rc = tile_file_path(log, path, VL_TILE_ENTRIES, tile, VL_TILE_WIDTH);
@@ -1838,6 +1964,8 @@ int vl_log_close(vl_log *log)
 	if (!log)
 		return 0;
 	int rc = log->poisoned ? log->poison_rc : 0;
+	if (rc == 0 && !log->tree_broken)
+		rc = write_pending(log);
 	/* A clean close leaves no preallocated zeros behind. */
 	if (rc == 0 && log->wal_fd >= 0)
 		rc = trim_wal(log);

@@ -739,6 +739,37 @@ static void test_exit_without_close(void **state)
 	assert_true(st.st_size < 200000);
 }
 
+/* Appends queue full tiles and bundles; reads find them in the queue;
+ * vl_log_flush writes them; a checkpoint needs them on disk. */
+static void test_tiles_queued_then_flushed(void **state)
+{
+	(void)state;
+	vl_log *log = create_log(NULL);
+	append_range(log, 0, 600);
+	char path[512];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/tile/entries/001", logdir);
+	assert_int_not_equal(stat(path, &st), 0); /* queued, not written */
+	check_entries(log, 600);                  /* served from the queue */
+	uint8_t proof[VL_PROOF_MAX][VL_HASH_SIZE];
+	size_t n_proof;
+	assert_int_equal(vl_log_prove_inclusion(log, 3, 600, proof, &n_proof), 0);
+	assert_int_equal(vl_log_flush(log), 0);
+	assert_int_equal(stat(path, &st), 0);
+	snprintf(path, sizeof path, "%s/tile/0/001", logdir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 8192);
+	check_entries(log, 600); /* now from the files */
+	append_range(log, 600, 300);
+	checkpoint_ok(log, 900);
+	assert_int_equal(vl_log_close(log), 0);
+	vl_verify_options vo = {verifier, NULL, 0, NULL, NULL};
+	vl_verify_report rep;
+	int rc = vl_verify_log_dir(logdir, &vo, &rep);
+	if (rc != 0)
+		fail_msg("verify: %s", rep.message);
+}
+
 /* One process at a time: a second handle is refused while one is open. */
 static void test_second_open_refused(void **state)
 {
@@ -777,6 +808,7 @@ int main(void)
 		cmocka_unit_test(test_wrong_key_refused_for_checkpoint),
 		cmocka_unit_test(test_second_open_refused),
 		cmocka_unit_test(test_exit_without_close),
+		cmocka_unit_test(test_tiles_queued_then_flushed),
 	};
 	return cmocka_run_group_tests_name("log", tests, setup, teardown);
 }
