@@ -121,7 +121,7 @@ struct vl_log {
 	uint8_t (*tiles)[VL_TILE_WIDTH][VL_HASH_SIZE];
 	/* entries of the current partial bundle, encoded as in a bundle */
 	uint8_t *bundle;
-	size_t bundle_len, bundle_cap;
+	size_t bundle_len, bundle_cap, last_bundle_len;
 	/* WAL writer */
 	int wal_fd;
 	int lock_fd; /* holds the exclusive lock on LOGDIR/.lock */
@@ -489,7 +489,10 @@ static int bundle_reserve(vl_log *log, size_t more)
 {
 	if (log->bundle_len + more <= log->bundle_cap)
 		return 0;
-	size_t cap = log->bundle_cap ? log->bundle_cap : 65536;
+	/* A new bundle starts as large as the last full one was, so that the
+	 * usual bundle is allocated once, not grown by copying. */
+	size_t cap = log->bundle_cap ? log->bundle_cap
+	                             : (log->last_bundle_len ? log->last_bundle_len + 4096 : 65536);
 	while (cap < log->bundle_len + more)
 		cap *= 2;
 	uint8_t *b = realloc(log->bundle, cap);
@@ -519,6 +522,7 @@ static int integrate(vl_log *log, const uint8_t *data, size_t len, const uint8_t
 		                log->bundle_len);
 		if (rc < 0)
 			return rc;
+		log->last_bundle_len = log->bundle_len;
 		log->bundle = NULL;
 		log->bundle_len = log->bundle_cap = 0;
 	}
