@@ -8,12 +8,16 @@
 
 BUILD      ?= build
 CHECKBUILD ?= build-check
-DEBS = gcc make meson ninja-build pkg-config python3 libssl-dev libcurl4-openssl-dev \
-       libcmocka-dev libjansson-dev curl
+DEBS = gcc make meson ninja-build pkg-config python3 libssl-dev libcurl4-openssl-dev
+# the test suite also needs these (cmocka, JSON vectors, HTTP, libFuzzer)
+TEST_DEBS = libcmocka-dev libjansson-dev curl clang libclang-rt-14-dev
 
-.PHONY: all deps build run check bench clean
+.PHONY: all deps deps-test build run check bench clean
 
 all: build
+
+deps-test:
+	@$(MAKE) --no-print-directory deps DEBS="$(DEBS) $(TEST_DEBS)"
 
 deps:
 	@missing=""; for p in $(DEBS); do \
@@ -30,7 +34,7 @@ deps:
 	  fi; \
 	fi
 
-$(BUILD)/build.ninja:
+$(BUILD)/build.ninja: | deps
 	meson setup $(BUILD) -Dtests=false
 
 build: deps $(BUILD)/build.ninja
@@ -39,10 +43,10 @@ build: deps $(BUILD)/build.ninja
 run: build
 	./scripts/demo.sh $(BUILD)/src/cli/vellum ./vellum-data
 
-$(CHECKBUILD)/build.ninja:
+$(CHECKBUILD)/build.ninja: | deps-test
 	meson setup $(CHECKBUILD) -Db_sanitize=address,undefined -Db_lundef=false
 
-check: deps $(CHECKBUILD)/build.ninja
+check: deps-test $(CHECKBUILD)/build.ninja
 	ninja -C $(CHECKBUILD)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	  meson test -C $(CHECKBUILD) --print-errorlogs --num-processes 2 >$(CHECKBUILD)/test-output.txt 2>&1; \

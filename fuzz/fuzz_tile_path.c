@@ -62,8 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		}
 		if (len >= 0) {
-			if ((size_t)len != strlen(buf) || vl_tile_path_parse(buf, (size_t)len, &level, &n,
-			                                                      &width) != 0 ||
+			if ((size_t)len != strlen(buf) ||
+			    vl_tile_path_parse(buf, (size_t)len, &level, &n, &width) != 0 ||
 			    level != lv || n != tn || width != w) {
 				fprintf(stderr, "vl_tile_path(%d, %llu, %u) = %s does not parse back\n",
 				        lv, (unsigned long long)tn, w, buf);

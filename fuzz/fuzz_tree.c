@@ -60,10 +60,10 @@ static const char *const entries[N_ENTRIES] = {
 };
 
 static vl_verifier *verifier;
-static vl_checkpoint cp;             /* the signed checkpoint */
-static char *note;                   /* its signed note */
-static size_t body_len;              /* of the note's signed text */
-static char *since_notes[3];         /* genuine checkpoints of size 0, 3, 5 */
+static vl_checkpoint cp;     /* the signed checkpoint */
+static char *note;           /* its signed note */
+static size_t body_len;      /* of the note's signed text */
+static char *since_notes[3]; /* genuine checkpoints of size 0, 3, 5 */
 static uint8_t tile[N_ENTRIES * VL_HASH_SIZE];
 static uint8_t bundle[1024];
 static size_t bundle_len;

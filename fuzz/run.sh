@@ -82,14 +82,15 @@ LIB_OK=1
 LIB_OBJS=()
 for src in "$ROOT"/src/*.c; do
 	obj="$BUILD/obj/lib_$(basename "$src" .c).o"
-	if ! $CC $CFLAGS -fsanitize=fuzzer-no-link -c "$src" -o "$obj" 2>"$BUILD/logs/build-lib.log.tmp"; then
-		cat "$BUILD/logs/build-lib.log.tmp" >&2
+	blog="$BUILD/logs/build-lib-$(basename "$src" .c).log"
+	# shellcheck disable=SC2086
+	if ! $CC $CFLAGS -fsanitize=fuzzer-no-link -c "$src" -o "$obj" >"$blog" 2>&1; then
+		cat "$blog" >&2
 		echo "run.sh: cannot compile $src" >&2
 		LIB_OK=0
 	fi
 	LIB_OBJS+=("$obj")
 done
-rm -f "$BUILD/logs/build-lib.log.tmp"
 
 declare -A BUILT
 for d in "${DRIVERS[@]}"; do
@@ -115,7 +116,8 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
 run_one() {
-	local d=$1 log="$BUILD/logs/$d.log" corpus="$BUILD/corpus/$d" art="$BUILD/artifacts/$d/"
+	local d=$1
+	local log="$BUILD/logs/$d.log" corpus="$BUILD/corpus/$d" art="$BUILD/artifacts/$d/"
 	rm -rf "$corpus" "$art"
 	mkdir -p "$corpus" "$art"
 	if [ -d "$ROOT/fuzz/corpus/$d" ]; then
