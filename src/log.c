@@ -1055,6 +1055,13 @@ static int write_partials(vl_log *log, uint64_t n, uint8_t (*tiles)[VL_TILE_WIDT
 			break;
 		if (w == 0)
 			continue;
+		/* The signed checkpoint may already rely on this very file (a
+		 * higher level that did not grow): its bytes cannot differ, and
+		 * rewriting it would expose it to a torn write.  Leave it. */
+		uint64_t old_count = level_count(log->cp.size, level);
+		if (old_count / VL_TILE_WIDTH == count / VL_TILE_WIDTH &&
+		    old_count % VL_TILE_WIDTH == w)
+			continue;
 		if ((rc = tile_file_path(log, path, level, count / VL_TILE_WIDTH, w)) < 0 ||
 		    (rc = make_parents(log, path)) < 0 ||
 		    (rc = write_file(log->io, path, tiles[level], (size_t)w * VL_HASH_SIZE)) < 0) {
