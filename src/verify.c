@@ -11,12 +11,13 @@
  * Nothing in the tree is trusted except through the caller's key: the
  * checkpoint is verified with opt->vkey, and every other byte is checked
  * only by recomputing it from the entries.  The pass reads bundle 0, 1, ...
- * in order; each entry's leaf hash goes into a frontier (the root so far)
- * and into the level-0 tile being rebuilt.  A rebuilt tile is compared
- * with the stored one as soon as it is complete, and its root becomes the
- * next hash of the tile one level up, so at any time at most one tile per
- * level (8 levels cover 2^64 leaves) and one bundle are held: memory is
- * O(log n) whatever the size of the log.
+ * in order; each entry's leaf hash goes into the level-0 tile being
+ * rebuilt.  A rebuilt tile is compared with the stored one as soon as it is
+ * complete, and its root becomes the next hash of the tile one level up, so
+ * at any time at most one tile per level (8 levels cover 2^64 leaves) and
+ * one bundle are held: memory is O(log n) whatever the size of the log.
+ * The tiles being rebuilt also determine the root so far (levels_root), so
+ * the pass keeps no separate frontier, which would hash every node twice.
  *
  * A tile one level up is compared only after the lower tile it summarises
  * matched the entries, so a mismatch at level L > 0 convicts the level-L
@@ -26,6 +27,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,20 +78,21 @@ static int path_is_safe(const char *path)
 	}
 }
 
-int vl_fetch_dir(void *ctx, const char *path, uint8_t **data, size_t *len)
+/*
+ * Read PATH below DIR into *buf, which holds *cap bytes and is replaced by a
+ * larger one if the file needs it, so that a caller reading many files can
+ * reuse one buffer.  On failure *buf stays the caller's to free.
+ */
+static int read_dir_file(const char *dir, const char *path, uint8_t **buf, size_t *cap,
+                         size_t *len)
 {
 	const vl_io *io = vl_io_posix();
-	const char *dir = ctx;
 	char full[PATH_MAX];
-	uint8_t *buf = NULL;
 	uint64_t size = 0;
 	size_t got = 0;
 	int fd = -1;
 	int rc;
 
-	if (!data || !len)
-		return VL_EINVAL;
-	*data = NULL;
 	*len = 0;
 	if (!dir || !path || !path_is_safe(path))
 		return VL_EINVAL;
@@ -110,13 +113,19 @@ int vl_fetch_dir(void *ctx, const char *path, uint8_t **data, size_t *len)
 		rc = VL_ETOOBIG;
 		goto fail;
 	}
-	buf = malloc(size ? (size_t)size : 1);
-	if (!buf) {
-		rc = VL_ENOMEM;
-		goto fail;
+	size_t need = size ? (size_t)size : 1;
+	if (*cap < need) {
+		free(*buf);
+		*cap = 0;
+		*buf = malloc(need);
+		if (!*buf) {
+			rc = VL_ENOMEM;
+			goto fail;
+		}
+		*cap = need;
 	}
 	while (got < size) {
-		ssize_t r = io->pread(io->ctx, fd, buf + got, (size_t)size - got, got);
+		ssize_t r = io->pread(io->ctx, fd, *buf + got, (size_t)size - got, got);
 		if (r < 0) {
 			rc = (int)r;
 			goto fail;
@@ -128,15 +137,31 @@ int vl_fetch_dir(void *ctx, const char *path, uint8_t **data, size_t *len)
 		got += (size_t)r;
 	}
 	io->close(io->ctx, fd);
-	*data = buf;
 	*len = got;
 	return 0;
 
 fail:
 	if (fd >= 0)
 		io->close(io->ctx, fd);
-	free(buf);
 	return rc;
+}
+
+int vl_fetch_dir(void *ctx, const char *path, uint8_t **data, size_t *len)
+{
+	uint8_t *buf = NULL;
+	size_t cap = 0;
+
+	if (!data || !len)
+		return VL_EINVAL;
+	*data = NULL;
+	*len = 0;
+	int rc = read_dir_file(ctx, path, &buf, &cap, len);
+	if (rc < 0) {
+		free(buf);
+		return rc;
+	}
+	*data = buf;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -154,15 +179,24 @@ typedef struct level_acc {
 	uint8_t hashes[VL_TILE_WIDTH][VL_HASH_SIZE];
 } level_acc;
 
-typedef struct walk {
+/* Where the tree's files come from, and the size of the verified
+ * checkpoint, which the messages about missing files quote.  DIR is set
+ * when FETCH is vl_fetch_dir, whose files can then be read into a buffer
+ * that is reused. */
+typedef struct source {
 	vl_fetch_fn fetch;
 	void *fetch_ctx;
+	const char *dir;
+	uint64_t size;
+} source;
+
+typedef struct walk {
+	source src;
 	const vl_verify_options *opt;
 	vl_verify_report *report;
-	uint64_t size;               /* of the verified checkpoint */
 	int have_since;
 	vl_checkpoint since;
-	vl_frontier frontier;
+	uint64_t leaves;             /* entries hashed so far */
 	level_acc levels[LEVELS];
 	char bundle_path[VL_TILE_PATH_MAX];  /* the bundle being streamed */
 	entry_hook hook;
@@ -197,24 +231,34 @@ static void tile_path(char buf[VL_TILE_PATH_MAX], int level, uint64_t n, unsigne
  * (c2sp.org/tlog-tiles lets a log drop partials once the full one exists),
  * whose first WIDTH hashes are the same; *file_width says which was read.
  * PATH receives the name of the file read, or of the missing partial.
+ * With CAP (and src->dir), *data is a buffer of *cap bytes to reuse, which
+ * stays the caller's on failure too; else *data is allocated on success.
  */
-static int fetch_tile(walk *w, int level, uint64_t n, unsigned width, size_t max,
-                      char path[VL_TILE_PATH_MAX], unsigned *file_width, uint8_t **data,
-                      size_t *len)
+static int src_fetch(const source *src, const char *path, uint8_t **data, size_t *cap,
+                     size_t *len)
 {
-	vl_verify_report *r = w->report;
+	if (cap)
+		return read_dir_file(src->dir, path, data, cap, len);
+	return src->fetch(src->fetch_ctx, path, data, len);
+}
+
+static int fetch_tile(const source *src, vl_verify_report *r, int level, uint64_t n,
+                      unsigned width, size_t max, char path[VL_TILE_PATH_MAX],
+                      unsigned *file_width, uint8_t **data, size_t *cap, size_t *len)
+{
 	char full[VL_TILE_PATH_MAX];
 	const char *read_path = path;
 	int rc;
 
-	*data = NULL;
+	if (!cap)
+		*data = NULL;
 	*len = 0;
 	*file_width = width;
 	tile_path(path, level, n, width);
-	rc = w->fetch(w->fetch_ctx, path, data, len);
+	rc = src_fetch(src, path, data, cap, len);
 	if (rc == VL_ENOTFOUND && width < VL_TILE_WIDTH) {
 		tile_path(full, level, n, VL_TILE_WIDTH);
-		int rc2 = w->fetch(w->fetch_ctx, full, data, len);
+		int rc2 = src_fetch(src, full, data, cap, len);
 		if (rc2 != VL_ENOTFOUND) {
 			rc = rc2;
 			read_path = full;
@@ -240,7 +284,7 @@ static int fetch_tile(walk *w, int level, uint64_t n, unsigned width, size_t max
 		failf(r, VL_ENOTFOUND,
 		      "%s is missing: the tree of size %" PRIu64 " needs it for entries %" PRIu64
 		      " to %" PRIu64,
-		      path, w->size, first, last);
+		      path, src->size, first, last);
 	} else if (rc == VL_ETOOBIG) {
 		rc = VL_ECORRUPT;
 		failf(r, rc,
@@ -249,8 +293,10 @@ static int fetch_tile(walk *w, int level, uint64_t n, unsigned width, size_t max
 	} else {
 		failf(r, rc, "%s: cannot be read (%s)", read_path, vl_strerror(rc));
 	}
-	free(*data);
-	*data = NULL;
+	if (!cap) {
+		free(*data);
+		*data = NULL;
+	}
 	*len = 0;
 	return rc;
 }
@@ -268,8 +314,8 @@ static int check_tile(walk *w, unsigned level)
 	size_t len = 0;
 	int rc;
 
-	rc = fetch_tile(w, (int)level, a->tile, a->count, TILE_BYTES_MAX, path, &file_width,
-	                &data, &len);
+	rc = fetch_tile(&w->src, r, (int)level, a->tile, a->count, TILE_BYTES_MAX, path,
+	                &file_width, &data, NULL, &len);
 	if (rc < 0)
 		goto fail;
 	if (len != (size_t)file_width * VL_HASH_SIZE) {
@@ -316,6 +362,7 @@ static int push_hash(walk *w, const uint8_t leaf[VL_HASH_SIZE])
 {
 	uint8_t h[VL_HASH_SIZE];
 	memcpy(h, leaf, VL_HASH_SIZE);
+	w->leaves++;
 	for (unsigned level = 0; level < LEVELS; level++) {
 		level_acc *a = &w->levels[level];
 		memcpy(a->hashes[a->count++], h, VL_HASH_SIZE);
@@ -342,10 +389,39 @@ static int fork_failure(walk *w, const uint8_t root[VL_HASH_SIZE])
 	             w->since.size, got, want, w->since.size);
 }
 
-static int check_since(walk *w)
+/*
+ * Root of the first w->leaves entries, plus EXTRA if not NULL, from the
+ * tiles being rebuilt.  Level L holds the roots of the complete subtrees of
+ * 256^L leaves that no complete tile above summarises yet; the perfect
+ * subtrees among each level's hashes, from the top level down, are the
+ * perfect subtrees of the whole tree, largest first: a frontier.
+ */
+static void levels_root(const walk *w, const uint8_t *extra, uint8_t out[VL_HASH_SIZE])
+{
+	vl_frontier f, part;
+
+	vl_frontier_init(&f);
+	for (unsigned level = LEVELS; level-- > 0;) {
+		const level_acc *a = &w->levels[level];
+		if (a->count == 0)
+			continue;
+		vl_frontier_init(&part);
+		for (unsigned k = 0; k < a->count; k++)
+			vl_frontier_append(&part, a->hashes[k]);
+		memcpy(f.hashes[f.n_hashes], part.hashes, (size_t)part.n_hashes * VL_HASH_SIZE);
+		f.n_hashes += part.n_hashes;
+	}
+	f.size = w->leaves;
+	if (extra)
+		vl_frontier_append(&f, extra);
+	vl_frontier_root(&f, out);
+}
+
+/* PENDING: the leaf just hashed, which is not in a tile yet, or NULL. */
+static int check_since(walk *w, const uint8_t *pending)
 {
 	uint8_t root[VL_HASH_SIZE];
-	vl_frontier_root(&w->frontier, root);
+	levels_root(w, pending, root);
 	if (memcmp(root, w->since.root, VL_HASH_SIZE) != 0)
 		return fork_failure(w, root);
 	return 0;
@@ -354,41 +430,43 @@ static int check_since(walk *w)
 static void progress(walk *w)
 {
 	if (w->opt->progress)
-		w->opt->progress(w->opt->progress_arg, w->report->entries_checked, w->size);
+		w->opt->progress(w->opt->progress_arg, w->report->entries_checked, w->src.size);
 }
 
 static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 
 /*
- * Stream bundle N, which holds WIDTH entries of this tree: check its
- * structure strictly first (a bundle either parses exactly or is corrupt),
- * then feed every entry to the frontier, the hook and the level-0 tile.
+ * Fetch bundle N, which holds WIDTH entries of this tree, into *data and
+ * check its structure strictly (a bundle either parses exactly or is
+ * corrupt), so that whoever walks its entries afterwards needs no checks.
+ * PATH receives the name of the file read; *data and CAP are as for
+ * fetch_tile.
  */
-static int check_bundle(walk *w, uint64_t n, unsigned width)
+static int load_bundle(const source *src, vl_verify_report *r, uint64_t n, unsigned width,
+                       char path[VL_TILE_PATH_MAX], uint8_t **data, size_t *cap, size_t *len)
 {
-	vl_verify_report *r = w->report;
 	const uint64_t base = n * VL_TILE_WIDTH;
 	unsigned file_width;
-	uint8_t *data = NULL;
-	size_t len = 0, off = 0;
+	size_t off = 0;
 	int rc;
 
-	rc = fetch_tile(w, VL_TILE_ENTRIES, n, width, BUNDLE_BYTES_MAX, w->bundle_path,
-	                &file_width, &data, &len);
+	rc = fetch_tile(src, r, VL_TILE_ENTRIES, n, width, BUNDLE_BYTES_MAX, path, &file_width,
+	                data, cap, len);
 	if (rc < 0)
-		goto fail;
-	const char *path = w->bundle_path;
+		return rc;
+	const uint8_t *d = *data;
+	const size_t size = *len;
 
 	for (unsigned k = 0; k < file_width; k++) {
-		if (len - off < 2) {
+		if (size - off < 2) {
 			rc = failf(r, VL_ECORRUPT,
 			           "%s: ends at byte %zu, inside the length of entry %" PRIu64
 			           " (entry %u of the bundle): it holds %u of its %u entries, so it "
 			           "was truncated or a length was altered",
-			           path, len, base + k, k, k, file_width);
+			           path, size, base + k, k, k, file_width);
 			goto fail;
 		}
-		size_t l = get16(data + off);
+		size_t l = get16(d + off);
 		if (l == 0) {
 			rc = failf(r, VL_ECORRUPT,
 			           "%s: entry %" PRIu64 " at byte %zu has length 0, but entries are "
@@ -396,48 +474,86 @@ static int check_bundle(walk *w, uint64_t n, unsigned width)
 			           path, base + k, off, VL_ENTRY_MAX);
 			goto fail;
 		}
-		if (len - off - 2 < l) {
+		if (size - off - 2 < l) {
 			rc = failf(r, VL_ECORRUPT,
 			           "%s: entry %" PRIu64 " at byte %zu claims %zu bytes but only %zu "
 			           "remain: the bundle was truncated or a length was altered",
-			           path, base + k, off, l, len - off - 2);
+			           path, base + k, off, l, size - off - 2);
 			goto fail;
 		}
 		off += 2 + l;
 	}
-	if (off != len) {
+	if (off != size) {
 		rc = failf(r, VL_ECORRUPT,
 		           "%s: %zu bytes follow entry %" PRIu64 ", the last of its %u entries: the "
 		           "bundle was extended or a length was altered",
-		           path, len - off, base + file_width - 1, file_width);
+		           path, size - off, base + file_width - 1, file_width);
 		goto fail;
 	}
+	return 0;
 
-	off = 0;
+fail:
+	if (!cap) {
+		free(*data);
+		*data = NULL;
+	}
+	*len = 0;
+	return rc;
+}
+
+/* Hash one entry and hold the root so far against the since checkpoint
+ * when the tree reaches that size.  The rest of the entry's checks
+ * (the hook, then the level-0 tile) follow in the caller. */
+static int hash_entry(walk *w, const uint8_t *e, size_t l, uint8_t leaf[VL_HASH_SIZE])
+{
+	vl_leaf_hash(e, l, leaf);
+	if (w->have_since && w->leaves + 1 == w->since.size)
+		return check_since(w, leaf);
+	return 0;
+}
+
+/* The last check of an entry: its leaf joins the level-0 tile. */
+static int finish_entry(walk *w, const uint8_t leaf[VL_HASH_SIZE])
+{
+	int rc = push_hash(w, leaf);
+	if (rc < 0)
+		return rc;
+	w->report->entries_checked++;
+	if (w->report->entries_checked % PROGRESS_EVERY == 0)
+		progress(w);
+	return 0;
+}
+
+/* Stream bundle N, which holds WIDTH entries of this tree: feed every entry
+ * to the root so far, the hook and the level-0 tile. */
+static int check_bundle(walk *w, uint64_t n, unsigned width)
+{
+	vl_verify_report *r = w->report;
+	const uint64_t base = n * VL_TILE_WIDTH;
+	uint8_t *data = NULL;
+	size_t len = 0, off = 0;
+	int rc;
+
+	rc = load_bundle(&w->src, r, n, width, w->bundle_path, &data, NULL, &len);
+	if (rc < 0)
+		return rc;
 	for (unsigned k = 0; k < width; k++) {
 		uint8_t leaf[VL_HASH_SIZE];
 		size_t l = get16(data + off);
 		const uint8_t *e = data + off + 2;
 		off += 2 + l;
 
-		vl_leaf_hash(e, l, leaf);
-		vl_frontier_append(&w->frontier, leaf);
-		if (w->have_since && w->frontier.size == w->since.size) {
-			rc = check_since(w);
-			if (rc < 0)
-				goto fail;
-		}
-		if (w->hook) {
-			rc = w->hook(w->hook_ctx, r, base + k, e, l, path);
-			if (rc < 0)
-				goto fail;
-		}
-		rc = push_hash(w, leaf);
+		rc = hash_entry(w, e, l, leaf);
 		if (rc < 0)
 			goto fail;
-		r->entries_checked++;
-		if (r->entries_checked % PROGRESS_EVERY == 0)
-			progress(w);
+		if (w->hook) {
+			rc = w->hook(w->hook_ctx, r, base + k, e, l, w->bundle_path);
+			if (rc < 0)
+				goto fail;
+		}
+		rc = finish_entry(w, leaf);
+		if (rc < 0)
+			goto fail;
 	}
 	r->tiles_checked++;
 	free(data);
@@ -457,7 +573,7 @@ static int read_checkpoint(walk *w, vl_checkpoint *cp)
 	size_t len = 0;
 	int rc;
 
-	rc = w->fetch(w->fetch_ctx, "checkpoint", &data, &len);
+	rc = w->src.fetch(w->src.fetch_ctx, "checkpoint", &data, &len);
 	if (rc > 0)
 		rc = VL_EINVAL;
 	if (rc == VL_ENOTFOUND) {
@@ -532,8 +648,259 @@ static int read_since(walk *w, const vl_checkpoint *cp)
 	return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* The pass on two threads                                             */
+
+/*
+ * Reading a bundle and holding its entries against the hook (the WAL) costs
+ * about as much as hashing them, so with a fetcher that may be called from
+ * two threads at once the pass runs as a pipeline: a reader thread fetches
+ * each bundle, checks its structure and runs the hook on its entries, and
+ * the calling thread hashes the bundles it queued, in order, into the
+ * tiles.  The queue holds at most QUEUE_DEPTH bundles, so
+ * memory stays O(log n).  The progress callback is called by the calling
+ * thread only, as in the sequential pass.
+ *
+ * The first failure of the sequential pass is still the one reported.  Its
+ * order of checks is: a bundle's structure, then per entry the since
+ * checkpoint, the hook and the tile the entry completes.  The reader stops
+ * at its first failure and queues what precedes it: the bundles before a
+ * bad bundle, or the entries before the one the hook rejected (whose since
+ * check still precedes the hook's).  Whatever the hasher finds in what was
+ * queued therefore comes first, and the reader's failure stands only if
+ * the hasher gets through all of it.  A failing hasher cancels the reader,
+ * which stops at its next bundle.
+ */
+#define QUEUE_DEPTH 8
+/* A thread that found the queue empty (the hasher) or full (the reader)
+ * sleeps until it is half full or half empty, rather than being woken for
+ * every bundle: that would cost a context switch or two per bundle. */
+#define QUEUE_RESUME (QUEUE_DEPTH / 2)
+
+/* A slot of the queue.  Each keeps its buffer from one bundle to the next:
+ * a bundle freed by one thread and allocated by the other would have the
+ * allocator hand its pages back and fault them in again for every one. */
+typedef struct loaded {
+	uint8_t *data;      /* the bundle, its structure already checked */
+	size_t cap;         /* bytes allocated at data */
+	unsigned width;     /* entries of this tree in the bundle */
+	unsigned passed;    /* entries the hook accepted: width unless it failed */
+	char path[VL_TILE_PATH_MAX];
+} loaded;
+
+/*
+ * The slots from head on, count of them, are queued for the hasher, which
+ * works on the one at head before it releases it; the reader fills the slot
+ * after the last queued one before it queues it.  So each thread touches a
+ * slot's contents only while the other cannot, and only head and count are
+ * shared.
+ */
+typedef struct pipeline {
+	pthread_mutex_t mu;
+	pthread_cond_t nonempty;
+	pthread_cond_t nonfull;
+	loaded q[QUEUE_DEPTH];
+	unsigned head, count;
+	int done;     /* the reader queues nothing more */
+	int cancel;   /* the hasher failed: the reader stops */
+
+	/* The reader's own; the hasher reads rc and report after the join. */
+	source src;
+	entry_hook hook;
+	void *hook_ctx;
+	uint64_t bundles;
+	int rc;
+	vl_verify_report report;  /* the reader's messages, kept apart from the hasher's */
+} pipeline;
+
+/* The free slot to fill next, or NULL if the hasher failed. */
+static loaded *reader_slot(pipeline *p)
+{
+	loaded *b = NULL;
+	pthread_mutex_lock(&p->mu);
+	if (p->count == QUEUE_DEPTH)
+		while (p->count > QUEUE_RESUME && !p->cancel)
+			pthread_cond_wait(&p->nonfull, &p->mu);
+	if (!p->cancel)
+		b = &p->q[(p->head + p->count) % QUEUE_DEPTH];
+	pthread_mutex_unlock(&p->mu);
+	return b;
+}
+
+static void reader_queue(pipeline *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->count++;
+	if (p->count >= QUEUE_RESUME)
+		pthread_cond_signal(&p->nonempty);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static void *reader_main(void *arg)
+{
+	pipeline *p = arg;
+
+	for (uint64_t n = 0; n < p->bundles; n++) {
+		loaded *b = reader_slot(p);
+		size_t len = 0, off = 0;
+		int rc;
+
+		if (!b)
+			break;
+		b->width = vl_tile_width(0, n, p->src.size);
+		b->passed = 0;
+		/* Only vl_fetch_dir's files can be read into the slot's buffer;
+		 * another fetcher allocates each file. */
+		size_t *cap = p->src.dir ? &b->cap : NULL;
+		if (!cap) {
+			free(b->data);
+			b->data = NULL;
+		}
+		rc = load_bundle(&p->src, &p->report, n, b->width, b->path, &b->data, cap, &len);
+		if (rc < 0) {
+			p->rc = rc;
+			break;
+		}
+		for (; b->passed < b->width; b->passed++) {
+			size_t l = get16(b->data + off);
+			rc = p->hook(p->hook_ctx, &p->report, n * VL_TILE_WIDTH + b->passed,
+			             b->data + off + 2, l, b->path);
+			if (rc < 0) {
+				p->rc = rc;
+				break;
+			}
+			off += 2 + l;
+		}
+		reader_queue(p);
+		if (p->rc < 0)
+			break;
+	}
+	pthread_mutex_lock(&p->mu);
+	p->done = 1;
+	pthread_cond_signal(&p->nonempty);
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* The next queued slot, or NULL once the reader queues nothing more. */
+static const loaded *hasher_slot(pipeline *p)
+{
+	const loaded *b = NULL;
+	pthread_mutex_lock(&p->mu);
+	if (p->count == 0)
+		while (p->count < QUEUE_RESUME && !p->done)
+			pthread_cond_wait(&p->nonempty, &p->mu);
+	if (p->count > 0)
+		b = &p->q[p->head];
+	pthread_mutex_unlock(&p->mu);
+	return b;
+}
+
+static void hasher_release(pipeline *p, int failed)
+{
+	pthread_mutex_lock(&p->mu);
+	p->head = (p->head + 1) % QUEUE_DEPTH;
+	p->count--;
+	if (failed)
+		p->cancel = 1;
+	if (failed || p->count <= QUEUE_RESUME)
+		pthread_cond_signal(&p->nonfull);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* The hasher's share of a queued bundle: what check_bundle does besides
+ * fetching it and running the hook. */
+static int hash_loaded(walk *w, const loaded *b)
+{
+	size_t off = 0;
+
+	memcpy(w->bundle_path, b->path, sizeof w->bundle_path);
+	for (unsigned k = 0; k < b->width; k++) {
+		uint8_t leaf[VL_HASH_SIZE];
+		size_t l = get16(b->data + off);
+		int rc = hash_entry(w, b->data + off + 2, l, leaf);
+		if (rc < 0)
+			return rc;
+		/* The hook rejected this entry: its tile comes after that. */
+		if (k == b->passed)
+			return 0;
+		rc = finish_entry(w, leaf);
+		if (rc < 0)
+			return rc;
+		off += 2 + l;
+	}
+	w->report->tiles_checked++;
+	return 0;
+}
+
+/*
+ * Stream bundles 0 to BUNDLES - 1 through the pipeline.  Returns 1 if no
+ * thread could be started, and the caller streams them itself; else 0 or
+ * the first failure.  The reader thread is always joined before return.
+ */
+static int walk_bundles_threaded(walk *w, uint64_t bundles)
+{
+	pipeline *p = calloc(1, sizeof *p);
+	pthread_t reader;
+	const loaded *b;
+	int rc = 0;
+
+	if (!p)
+		return 1;
+	p->src = w->src;
+	if (w->src.fetch == vl_fetch_dir)
+		p->src.dir = w->src.fetch_ctx;
+	p->hook = w->hook;
+	p->hook_ctx = w->hook_ctx;
+	p->bundles = bundles;
+	p->report.checkpoint = w->report->checkpoint;
+	if (pthread_mutex_init(&p->mu, NULL) != 0) {
+		free(p);
+		return 1;
+	}
+	if (pthread_cond_init(&p->nonempty, NULL) != 0) {
+		pthread_mutex_destroy(&p->mu);
+		free(p);
+		return 1;
+	}
+	if (pthread_cond_init(&p->nonfull, NULL) != 0) {
+		pthread_cond_destroy(&p->nonempty);
+		pthread_mutex_destroy(&p->mu);
+		free(p);
+		return 1;
+	}
+	if (pthread_create(&reader, NULL, reader_main, p) != 0) {
+		rc = 1;
+		goto out;
+	}
+
+	while ((b = hasher_slot(p)) != NULL) {
+		rc = hash_loaded(w, b);
+		hasher_release(p, rc < 0);
+		if (rc < 0)
+			break;
+	}
+	pthread_join(reader, NULL);
+	if (rc == 0 && p->rc < 0) {
+		rc = p->rc;
+		memcpy(w->report->message, p->report.message, sizeof w->report->message);
+	}
+
+out:
+	for (unsigned i = 0; i < QUEUE_DEPTH; i++)
+		free(p->q[i].data);
+	pthread_cond_destroy(&p->nonfull);
+	pthread_cond_destroy(&p->nonempty);
+	pthread_mutex_destroy(&p->mu);
+	free(p);
+	return rc;
+}
+
+/* THREADED: FETCH and the hook may be called from another thread than the
+ * caller's, concurrently with FETCH in the caller's. */
 static int verify_walk(vl_fetch_fn fetch, void *fetch_ctx, const vl_verify_options *opt,
-                       vl_verify_report *report, entry_hook hook, void *hook_ctx)
+                       vl_verify_report *report, entry_hook hook, void *hook_ctx,
+                       int threaded)
 {
 	walk *w = NULL;
 	vl_checkpoint cp;
@@ -550,35 +917,39 @@ static int verify_walk(vl_fetch_fn fetch, void *fetch_ctx, const vl_verify_optio
 		rc = failf(report, VL_ENOMEM, "out of memory for the verifier's state");
 		goto fail;
 	}
-	w->fetch = fetch;
-	w->fetch_ctx = fetch_ctx;
+	w->src.fetch = fetch;
+	w->src.fetch_ctx = fetch_ctx;
 	w->opt = opt;
 	w->report = report;
 	w->hook = hook;
 	w->hook_ctx = hook_ctx;
-	vl_frontier_init(&w->frontier);
 
 	rc = read_checkpoint(w, &cp);
 	if (rc < 0)
 		goto fail;
 	report->checkpoint = cp;
-	w->size = cp.size;
+	w->src.size = cp.size;
 	if (opt->since_note) {
 		rc = read_since(w, &cp);
 		if (rc < 0)
 			goto fail;
 		if (w->since.size == 0) {
-			rc = check_since(w);
+			rc = check_since(w, NULL);
 			if (rc < 0)
 				goto fail;
 		}
 	}
 
 	uint64_t bundles = cp.size / VL_TILE_WIDTH + (cp.size % VL_TILE_WIDTH != 0);
-	for (uint64_t n = 0; n < bundles; n++) {
-		rc = check_bundle(w, n, vl_tile_width(0, n, cp.size));
-		if (rc < 0)
+	rc = threaded && bundles > 0 ? walk_bundles_threaded(w, bundles) : 1;
+	if (rc < 0)
+		goto fail;
+	for (uint64_t n = 0; rc == 1 && n < bundles; n++) {
+		int brc = check_bundle(w, n, vl_tile_width(0, n, cp.size));
+		if (brc < 0) {
+			rc = brc;
 			goto fail;
+		}
 	}
 	/* What is left at each level is that level's partial tile. */
 	for (unsigned level = 0; level < LEVELS; level++) {
@@ -589,7 +960,7 @@ static int verify_walk(vl_fetch_fn fetch, void *fetch_ctx, const vl_verify_optio
 			goto fail;
 	}
 
-	vl_frontier_root(&w->frontier, root);
+	levels_root(w, NULL, root);
 	if (memcmp(root, cp.root, VL_HASH_SIZE) != 0) {
 		char got[B64_HASH], want[B64_HASH];
 		b64_hash(root, got);
@@ -617,7 +988,7 @@ int vl_verify_tree(vl_fetch_fn fetch, void *fetch_ctx, const vl_verify_options *
 	if (!report)
 		report = &scratch;
 	memset(report, 0, sizeof *report);
-	return verify_walk(fetch, fetch_ctx, opt, report, NULL, NULL);
+	return verify_walk(fetch, fetch_ctx, opt, report, NULL, NULL, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -766,6 +1137,14 @@ static int wal_rest(wal_check *wc, vl_verify_report *r)
 	}
 }
 
+/*
+ * The one call of the library that starts a thread without being asked for
+ * one: a whole-log verification is a batch job, and the reader thread of the
+ * pipeline above lets it use a second core.  The thread is joined before
+ * the call returns, and the progress callback is still called from the
+ * caller's thread only.  If it cannot be started the pass runs on the
+ * caller's thread alone, with the same result.
+ */
 int vl_verify_log_dir(const char *dir, const vl_verify_options *opt, vl_verify_report *report)
 {
 	vl_verify_report scratch;
@@ -779,7 +1158,7 @@ int vl_verify_log_dir(const char *dir, const vl_verify_options *opt, vl_verify_r
 		rc = failf(report, VL_EINVAL, "verification needs the log directory");
 		goto fail;
 	}
-	rc = verify_walk(vl_fetch_dir, (void *)dir, opt, report, wal_hook, &wc);
+	rc = verify_walk(vl_fetch_dir, (void *)dir, opt, report, wal_hook, &wc, 1);
 	if (rc < 0)
 		goto fail;
 	rc = wal_rest(&wc, report);

@@ -46,11 +46,13 @@
  * all T of its frames are valid.  (Almost every commit is one frame; a
  * batch larger than 64 MiB takes several.)
  *
- * The newest segment may end in zeros after its last frame: space the
- * writer preallocated (so that a commit's fdatasync need not change the
- * file's size).  Zeros from a commit boundary to the end of the newest
- * segment are its clean end; older segments are cut to their last frame
- * before the next one is created.
+ * A segment may end in zeros after its last frame: space the writer
+ * preallocated (so that a commit's fdatasync need not change the file's
+ * size).  Zeros from a commit boundary to the end of a segment are its
+ * clean end.  The writer cuts a segment to its last frame before creating
+ * the next one, but that cut may not survive a failed sync and a crash, so
+ * older segments may keep their zeros too; the index continuity between
+ * segments is what guarantees that no entry can hide behind them.
  *
  * RECOVERY.  Frames are written at the end only, and a commit's fdatasync
  * returns before the next commit is written, so after a crash the only
@@ -385,11 +387,17 @@ static int zeros_from(vl_wal_iter *it, uint64_t from)
 static int bad_frame(vl_wal_iter *it, uint64_t x, const char *why)
 {
 	uint64_t first = it->segments[it->seg];
-	/* Zeros from a commit boundary to the end of the newest segment are
-	 * space preallocated for frames not yet written: the clean end. */
-	if (is_newest(it) && x == it->commit_start && zeros_from(it, x)) {
+	/* Zeros from a commit boundary to the end of a segment are space
+	 * preallocated for frames not yet written: the clean end.  In an older
+	 * segment they are a preallocation whose trim was not made durable (a
+	 * failed sync, then a crash); the next segment's first index still has
+	 * to continue this one's, so zeros cannot hide entries. */
+	if (x == it->commit_start && zeros_from(it, x)) {
 		it->valid_end = x;
-		it->done = 1;
+		if (is_newest(it))
+			it->done = 1;
+		else
+			it->off = it->file_size; /* go on with the next segment */
 		return 0;
 	}
 	if (is_newest(it) && !commit_header_after(it, x + 1)) {

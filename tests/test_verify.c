@@ -1331,6 +1331,110 @@ static void test_log_dir(void **state)
 	free_log(&lf);
 }
 
+/* When several files are damaged, the failure reported is the one the pass
+ * meets first, in index order, whichever of its checks finds it. */
+static void test_log_dir_first_failure(void **state)
+{
+	(void)state;
+	logfix lf;
+	vl_verify_report rep;
+	char path[PATH_MAX];
+	make_log(&lf);
+
+	/* A hash tile of bundle 0 and an entry of bundle 1: the tile first. */
+	char *d = copy_log(&lf);
+	join(path, d, "tile/0/000");
+	patch_byte(path, 40, 0x01);
+	join(path, d, "tile/entries/001");
+	size_t at = find_in_file(path, "entry 300");
+	assert_true(at != SIZE_MAX);
+	patch_byte(path, at + 8, 0x01);
+	assert_int_equal(verify_dir(d, lf.k.v, &rep), VL_ECORRUPT);
+	assert_non_null(strstr(rep.message, "tile/0/000: hash 1 (entry 1)"));
+	assert_int_equal(rep.entries_checked, 255);
+
+	/* An entry of bundle 0 changed: the WAL comparison of that entry comes
+	 * before the tile the changed leaf spoils. */
+	free(d);
+	d = copy_log(&lf);
+	join(path, d, "tile/entries/000");
+	at = find_in_file(path, "entry 100");
+	assert_true(at != SIZE_MAX);
+	patch_byte(path, at + 8, 0x01);
+	assert_int_equal(verify_dir(d, lf.k.v, &rep), VL_ECORRUPT);
+	assert_non_null(strstr(rep.message, "entry 100 in wal/"));
+	assert_int_equal(rep.entries_checked, 100);
+
+	/* A hash tile of bundle 1 and a truncated bundle 2: the tile first. */
+	free(d);
+	d = copy_log(&lf);
+	join(path, d, "tile/0/001");
+	patch_byte(path, 0, 0x01);
+	join(path, d, "tile/entries/002.p/188");
+	assert_int_equal(truncate(path, 100), 0);
+	assert_int_equal(verify_dir(d, lf.k.v, &rep), VL_ECORRUPT);
+	assert_non_null(strstr(rep.message, "tile/0/001: hash 0 (entry 256)"));
+	assert_int_equal(rep.entries_checked, 511);
+
+	/* Bundle 2 truncated alone: every entry before it was checked. */
+	free(d);
+	d = copy_log(&lf);
+	join(path, d, "tile/entries/002.p/188");
+	assert_int_equal(truncate(path, 100), 0);
+	assert_int_equal(verify_dir(d, lf.k.v, &rep), VL_ECORRUPT);
+	assert_non_null(strstr(rep.message, "tile/entries/002.p/188: "));
+	assert_int_equal(rep.entries_checked, 512);
+
+	/* The last entry the since checkpoint covers changed: the fork is
+	 * found before the WAL comparison of the same entry. */
+	free(d);
+	d = copy_log(&lf);
+	size_t note_len;
+	join(path, d, "checkpoint");
+	uint8_t *note = slurp(path, &note_len);
+	join(path, d, "tile/entries/002.p/188");
+	at = find_in_file(path, "entry 699");
+	assert_true(at != SIZE_MAX);
+	patch_byte(path, at + 8, 0x01);
+	vl_verify_options opt = {.vkey = lf.k.v, .since_note = (const char *)note,
+	                         .since_len = note_len};
+	assert_int_equal(vl_verify_log_dir(d, &opt, &rep), VL_EINCONSISTENT);
+	assert_non_null(strstr(rep.message, "since checkpoint: the first 700 entries"));
+	assert_int_equal(rep.entries_checked, 699);
+	free(note);
+
+	/* A log of more bundles than the verifier reads ahead: a failure in
+	 * the first bundle stops the pass with the rest still unread, and one
+	 * far in is found with everything before it checked. */
+	join(path, lf.dir, "big");
+	vl_log_options lopt = {.key_file = lf.keyfile};
+	vl_log *log = NULL;
+	assert_int_equal(vl_log_create(path, lf.k.s, &lopt, &log), 0);
+	log_append_n(log, 0, 5000);
+	assert_int_equal(vl_log_checkpoint(log, NULL), 0);
+	assert_int_equal(vl_log_close(log), 0);
+	assert_int_equal(verify_dir(path, lf.k.v, &rep), 0);
+	assert_int_equal(rep.entries_checked, 5000);
+	char big[PATH_MAX];
+	memcpy(big, path, sizeof big);
+	join(path, big, "tile/0/000");
+	patch_byte(path, 40, 0x01);
+	assert_int_equal(verify_dir(big, lf.k.v, &rep), VL_ECORRUPT);
+	assert_non_null(strstr(rep.message, "tile/0/000: hash 1 (entry 1)"));
+	assert_int_equal(rep.entries_checked, 255);
+	patch_byte(path, 40, 0x01);
+	join(path, big, "tile/entries/015");
+	at = find_in_file(path, "entry 3900");
+	assert_true(at != SIZE_MAX);
+	patch_byte(path, at + 8, 0x01);
+	assert_int_equal(verify_dir(big, lf.k.v, &rep), VL_ECORRUPT);
+	assert_non_null(strstr(rep.message, "entry 3900 in wal/"));
+	assert_int_equal(rep.entries_checked, 3900);
+
+	free(d);
+	free_log(&lf);
+}
+
 static void test_log_dir_fresh(void **state)
 {
 	(void)state;
@@ -1380,6 +1484,7 @@ int main(void)
 		cmocka_unit_test(test_memory_tree_checkpoint_problems),
 		cmocka_unit_test(test_fetch_dir),
 		cmocka_unit_test(test_log_dir),
+		cmocka_unit_test(test_log_dir_first_failure),
 		cmocka_unit_test(test_log_dir_fresh),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

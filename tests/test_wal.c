@@ -309,6 +309,43 @@ static void test_missing_and_torn_segments(void **state)
 	assert_false(tail);
 }
 
+static void test_zeros_after_older_segment_are_its_end(void **state)
+{
+	(void)state;
+	reset();
+	int fd = make_segment(0);
+	uint64_t next = write_commit(fd, 0, 5, 1);
+	struct stat st;
+	assert_int_equal(fstat(fd, &st), 0);
+	static const uint8_t zeros[4096];
+	assert_int_equal(pwrite(fd, zeros, sizeof zeros, st.st_size), (ssize_t)sizeof zeros);
+	close(fd);
+	fd = make_segment(next);
+	write_commit(fd, next, 5, 1);
+	close(fd);
+	uint64_t n, valid_end;
+	int tail;
+	assert_int_equal(read_all(0, &n, &tail, &valid_end), 0);
+	assert_int_equal(n, 10);
+	/* Zeros over the last frame of the older segment hide nothing: the
+	 * next segment's first index no longer continues it. */
+	reset();
+	fd = make_segment(0);
+	next = write_commit(fd, 0, 5, 1);
+	assert_int_equal(fstat(fd, &st), 0);
+	uint64_t first_end = (uint64_t)st.st_size;
+	next = write_commit(fd, next, 5, 1);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(pwrite(fd, zeros, (size_t)st.st_size - first_end, (off_t)first_end),
+	                 (ssize_t)(st.st_size - (off_t)first_end));
+	close(fd);
+	fd = make_segment(next);
+	write_commit(fd, next, 5, 1);
+	close(fd);
+	assert_int_equal(read_all(0, &n, &tail, &valid_end), VL_ECORRUPT);
+	assert_false(tail);
+}
+
 static void test_bad_frame_in_older_segment_is_corruption(void **state)
 {
 	(void)state;
@@ -368,6 +405,7 @@ int main(void)
 		cmocka_unit_test(test_bad_frame_followed_by_commit_is_corruption),
 		cmocka_unit_test(test_torn_multi_frame_commit_is_all_or_nothing),
 		cmocka_unit_test(test_missing_and_torn_segments),
+		cmocka_unit_test(test_zeros_after_older_segment_are_its_end),
 		cmocka_unit_test(test_bad_frame_in_older_segment_is_corruption),
 		cmocka_unit_test(test_every_single_byte_change_is_caught),
 	};
