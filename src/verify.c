@@ -504,12 +504,17 @@ fail:
 /* Hash one entry and hold the root so far against the since checkpoint
  * when the tree reaches that size.  The rest of the entry's checks
  * (the hook, then the level-0 tile) follow in the caller. */
-static int hash_entry(walk *w, const uint8_t *e, size_t l, uint8_t leaf[VL_HASH_SIZE])
+static int since_entry(walk *w, const uint8_t leaf[VL_HASH_SIZE])
 {
-	vl_leaf_hash(e, l, leaf);
 	if (w->have_since && w->leaves + 1 == w->since.size)
 		return check_since(w, leaf);
 	return 0;
+}
+
+static int hash_entry(walk *w, const uint8_t *e, size_t l, uint8_t leaf[VL_HASH_SIZE])
+{
+	vl_leaf_hash(e, l, leaf);
+	return since_entry(w, leaf);
 }
 
 /* The last check of an entry: its leaf joins the level-0 tile. */
@@ -657,9 +662,10 @@ static int read_since(walk *w, const vl_checkpoint *cp)
  * two threads at once the pass runs as a pipeline: a reader thread fetches
  * each bundle, checks its structure and runs the hook on its entries, and
  * the calling thread hashes the bundles it queued, in order, into the
- * tiles.  The queue holds at most QUEUE_DEPTH bundles, so
- * memory stays O(log n).  The progress callback is called by the calling
- * thread only, as in the sequential pass.
+ * tiles.  The queue holds at most QUEUE_DEPTH bundles, so memory stays
+ * O(log n).  The progress callback is called by the calling thread only,
+ * as in the sequential pass.  vl_verify_tree's fetcher is the caller's, and
+ * need not be safe to call from two threads, so it keeps to the caller's.
  *
  * The first failure of the sequential pass is still the one reported.  Its
  * order of checks is: a bundle's structure, then per entry the since
@@ -686,7 +692,12 @@ typedef struct loaded {
 	unsigned width;     /* entries of this tree in the bundle */
 	unsigned passed;    /* entries the hook accepted: width unless it failed */
 	char path[VL_TILE_PATH_MAX];
+	uint8_t leaves[VL_TILE_WIDTH][VL_HASH_SIZE];  /* those READER_LEAF hashed */
 } loaded;
+
+/* Hashing is the larger share of the work, so the reader also hashes the
+ * leaves of 3 entries in 8, which about evens out the two threads. */
+#define READER_LEAF(k) (((k) & 7) < 3)
 
 /*
  * The slots from head on, count of them, are queued for the hasher, which
@@ -769,6 +780,8 @@ static void *reader_main(void *arg)
 				p->rc = rc;
 				break;
 			}
+			if (READER_LEAF(b->passed))
+				vl_leaf_hash(b->data + off + 2, l, b->leaves[b->passed]);
 			off += 2 + l;
 		}
 		reader_queue(p);
@@ -818,13 +831,17 @@ static int hash_loaded(walk *w, const loaded *b)
 	for (unsigned k = 0; k < b->width; k++) {
 		uint8_t leaf[VL_HASH_SIZE];
 		size_t l = get16(b->data + off);
-		int rc = hash_entry(w, b->data + off + 2, l, leaf);
+		int rc = 0;
+		if (READER_LEAF(k) && k < b->passed)
+			rc = since_entry(w, b->leaves[k]);
+		else
+			rc = hash_entry(w, b->data + off + 2, l, leaf);
 		if (rc < 0)
 			return rc;
 		/* The hook rejected this entry: its tile comes after that. */
 		if (k == b->passed)
 			return 0;
-		rc = finish_entry(w, leaf);
+		rc = finish_entry(w, READER_LEAF(k) ? b->leaves[k] : leaf);
 		if (rc < 0)
 			return rc;
 		off += 2 + l;
