@@ -327,28 +327,17 @@ static void bench_verify(const char *dir, uint64_t n, double ceiling)
 		die("vkey", rc);
 	vl_signer_free(s);
 	snprintf(vkeyfile, sizeof vkeyfile, "%s.vkey", dir);
-	/* Measure in a child so that its peak RSS is the verifier's alone. */
+	/* Measure in a freshly exec'ed process, so that its peak RSS is the
+	 * verifier's alone (a forked child would count the builder's pages). */
 	pid_t pid = fork();
 	if (pid == 0) {
-		vl_verifier *v;
-		if (vl_verifier_parse(vkey, &v))
-			_exit(2);
-		vl_verify_options vo = {v, NULL, 0, NULL, NULL};
-		static vl_verify_report rep;
-		double t0 = now();
-		rc = vl_verify_log_dir(dir, &vo, &rep);
-		double el = now() - t0;
-		if (rc) {
-			fprintf(stderr, "verify failed: %s\n", rep.message);
-			_exit(1);
-		}
-		struct rusage ru;
-		getrusage(RUSAGE_SELF, &ru);
-		printf("verify %" PRIu64 " entries (WAL + bundles + tiles): %.0f entries/s in %.2f s, "
-		       "peak RSS %ld KiB (%.2f of the SHA-256 ceiling)\n",
-		       n, (double)n / el, el, ru.ru_maxrss, (double)n / el / ceiling);
-		fflush(stdout);
-		_exit(0);
+		char count[32];
+		snprintf(count, sizeof count, "%" PRIu64, n);
+		char ceil_s[64];
+		snprintf(ceil_s, sizeof ceil_s, "%.0f", ceiling);
+		execl("/proc/self/exe", "bench_engine", "verify-only", dir, vkey, count, ceil_s,
+		      (char *)NULL);
+		_exit(127);
 	}
 	int st;
 	waitpid(pid, &st, 0);
@@ -415,6 +404,30 @@ static void bench_reopen(const char *dir, uint64_t n)
 	       size, el, rec.replayed_entries, rec.dropped_bytes, small);
 }
 
+/* The measured part of "verify", in a process of its own. */
+static int verify_only(const char *dir, const char *vkey, uint64_t n, double ceiling)
+{
+	vl_verifier *v;
+	if (vl_verifier_parse(vkey, &v))
+		return 2;
+	vl_verify_options vo = {v, NULL, 0, NULL, NULL};
+	static vl_verify_report rep;
+	double t0 = now();
+	int rc = vl_verify_log_dir(dir, &vo, &rep);
+	double el = now() - t0;
+	if (rc) {
+		fprintf(stderr, "verify failed: %s\n", rep.message);
+		return 1;
+	}
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	printf("verify %" PRIu64 " entries (WAL + bundles + tiles): %.0f entries/s in %.2f s, "
+	       "peak RSS %ld KiB (%.2f of the SHA-256 ceiling)\n",
+	       n, (double)n / el, el, ru.ru_maxrss, (double)n / el / ceiling);
+	vl_verifier_free(v);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -433,6 +446,8 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "verify") && argc == 4) {
 		double c = ceiling_rate();
 		bench_verify(argv[2], strtoull(argv[3], NULL, 10), c);
+	} else if (!strcmp(cmd, "verify-only") && argc == 6) {
+		return verify_only(argv[2], argv[3], strtoull(argv[4], NULL, 10), atof(argv[5]));
 	} else if (!strcmp(cmd, "reopen") && argc == 4) {
 		bench_reopen(argv[2], strtoull(argv[3], NULL, 10));
 	} else {
