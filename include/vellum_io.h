@@ -7,7 +7,7 @@
  * The engine never calls open(2), pwrite(2), fdatasync(2) and friends
  * directly; it calls through a vl_io.  The default (vl_io_posix()) is a
  * thin layer over POSIX.  Tests substitute a deterministic simulator
- * (vl_io_sim_*) that keeps a durable image and a list of pending writes
+ * (vl_sim_*, src/io_sim.h) that keeps a durable image and a list of pending writes
  * per file, fails calls on demand, and simulates power loss — the same
  * idea as SQLite's aSyscall[] table and its crash VFS.
  *

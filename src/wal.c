@@ -190,7 +190,6 @@ struct vl_wal_iter {
 	uint64_t *segments; /* sorted first indexes */
 	size_t n_segments, cap_segments;
 	size_t seg;         /* current segment position in segments[] */
-	size_t start_seg;   /* the segment iteration started in */
 	int fd;
 	uint64_t file_size;
 	uint64_t off;       /* next frame offset in the current segment */
@@ -208,7 +207,6 @@ struct vl_wal_iter {
 	size_t payload_len, payload_pos;
 	uint32_t frame_left;
 	uint64_t frame_index;
-	uint64_t frame_offset; /* offset of the current frame in its segment */
 	/* end state */
 	int done;
 	int at_tail;
@@ -559,7 +557,6 @@ static int load_frame(vl_wal_iter *it)
 	it->payload_pos = 0;
 	it->frame_left = fi.count;
 	it->frame_index = fi.index;
-	it->frame_offset = it->off;
 	it->off += VL_WAL_FRAME_HEADER + fi.plen;
 	it->next = fi.index + fi.count;
 	it->frames++;
@@ -606,7 +603,6 @@ int vl_wal_iter_open(const vl_io *io, const char *logdir, uint64_t start_index, 
 	while (s + 1 < it->n_segments && it->segments[s + 1] <= start_index)
 		s++;
 	it->seg = s;
-	it->start_seg = s;
 	it->next = it->segments[s];
 	rc = open_segment(it);
 	return rc < 0 ? rc : 0;
@@ -661,13 +657,7 @@ void vl_wal_iter_end(const vl_wal_iter *it, uint64_t *segment_first, uint64_t *v
 	*file_size = it->file_size;
 }
 
-uint64_t vl_wal_iter_frames(const vl_wal_iter *it) { return it->frames; }
 
-void vl_wal_iter_position(const vl_wal_iter *it, uint64_t *segment_first, uint64_t *frame_offset)
-{
-	*segment_first = it->n_segments ? it->segments[it->seg] : 0;
-	*frame_offset = it->frame_offset;
-}
 
 void vl_wal_iter_close(vl_wal_iter *it)
 {
@@ -681,9 +671,3 @@ void vl_wal_iter_close(vl_wal_iter *it)
 	free(it->logdir);
 	free(it);
 }
-
-size_t vl_wal_iter_segment_count(const vl_wal_iter *it) { return it->n_segments; }
-
-uint64_t vl_wal_iter_segment(const vl_wal_iter *it, size_t i) { return it->segments[i]; }
-
-size_t vl_wal_iter_start_segment(const vl_wal_iter *it) { return it->start_seg; }

@@ -51,16 +51,6 @@ int vl_wal_iter_at_tail(const vl_wal_iter *it);
  */
 void vl_wal_iter_end(const vl_wal_iter *it, uint64_t *segment_first, uint64_t *valid_end,
                      uint64_t *next_index, uint64_t *file_size);
-/* The segment and byte offset of the frame holding the entry last
- * returned by vl_wal_iter_next. */
-void vl_wal_iter_position(const vl_wal_iter *it, uint64_t *segment_first, uint64_t *frame_offset);
-/* The segments found (sorted first indexes), and the position in that
- * list of the one iteration started in. */
-size_t vl_wal_iter_segment_count(const vl_wal_iter *it);
-uint64_t vl_wal_iter_segment(const vl_wal_iter *it, size_t i);
-size_t vl_wal_iter_start_segment(const vl_wal_iter *it);
-/* Frames read so far and frames dropped at the tail (0 or more). */
-uint64_t vl_wal_iter_frames(const vl_wal_iter *it);
 void vl_wal_iter_close(vl_wal_iter *it);
 
 /* Path of segment FIRST under LOGDIR into buf: "LOGDIR/wal/<20 digits>". */
