@@ -1,6 +1,7 @@
 # vellum — the two commands of the quick start, and their parts.
 #
-#   make run     install what is missing, build, run the demo on ./vellum-data
+#   make run     install what is missing, build, start the server on ./vellum-data,
+#                send the sample events in and verify them out
 #   make check   install what is missing, build with ASan+UBSan, run every test
 #
 # Copyright 2026 The vellum Authors
@@ -8,11 +9,12 @@
 
 BUILD      ?= build
 CHECKBUILD ?= build-check
-DEBS = gcc make meson ninja-build pkg-config python3 libssl-dev libcurl4-openssl-dev
+DEBS = gcc make meson ninja-build pkg-config python3 curl libssl-dev libcurl4-openssl-dev \
+       libmicrohttpd-dev libinih-dev
 # the test suite also needs these (cmocka, JSON vectors, HTTP, libFuzzer)
-TEST_DEBS = libcmocka-dev libjansson-dev curl clang libclang-rt-14-dev
+TEST_DEBS = libcmocka-dev libjansson-dev clang libclang-rt-14-dev openssl
 
-.PHONY: all deps deps-test build run check bench clean
+.PHONY: all deps deps-test build run demo check bench clean
 
 all: build
 
@@ -41,7 +43,11 @@ build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
 run: build
-	./scripts/demo.sh $(BUILD)/src/cli/vellum ./vellum-data
+	./scripts/run-server.sh $(BUILD)/src/cli/vellum ./vellum-data 127.0.0.1:8080
+
+# The library through the command line alone, no server.
+demo: build
+	./scripts/demo.sh $(BUILD)/src/cli/vellum ./vellum-demo
 
 $(CHECKBUILD)/build.ninja: | deps-test
 	meson setup $(CHECKBUILD) -Db_sanitize=address,undefined -Db_lundef=false

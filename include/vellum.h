@@ -239,6 +239,17 @@ VL_MUST_CHECK int vl_log_get(vl_log *log, uint64_t index, void *buf, size_t cap,
                              size_t *len);
 
 /*
+ * Call FN for entries FIRST .. FIRST+COUNT-1 in order, reading each bundle
+ * once (entries are checked against the tree as in vl_log_get).  FN gets
+ * the entry's index and bytes (valid only during the call); a non-zero
+ * return stops the scan and is returned.  No lock is held while FN runs,
+ * so FN may call other vl_log_* functions.
+ */
+typedef int (*vl_scan_fn)(void *ctx, uint64_t index, const uint8_t *entry, size_t len);
+VL_MUST_CHECK int vl_log_scan(vl_log *log, uint64_t first, uint64_t count, vl_scan_fn fn,
+                              void *ctx);
+
+/*
  * Integrate everything appended, write the tiles and sign a new checkpoint
  * with the log's key (opt->key_file or the one in log.conf).  The new tree
  * is first proven consistent with the previous checkpoint.  *note_out (may

@@ -1686,15 +1686,87 @@ fail:
 /* ------------------------------------------------------------------ */
 /* Reading and proving.                                                */
 
+/*
+ * The bundle that holds entry tile*256..: a full bundle queued in memory or
+ * in its file, or the unsealed one in memory.  *owned is set when *from was
+ * malloc'ed (the caller frees it).  Caller holds tree_mu.
+ */
+static int load_bundle(vl_log *log, uint64_t tile, const uint8_t **from, size_t *blen,
+                       uint8_t **owned, char path[PATH_CAP])
+{
+	uint64_t size = log->size;
+	*owned = NULL;
+	const struct pending_file *queued =
+		tile < size / VL_TILE_WIDTH ? find_pending(log, VL_TILE_ENTRIES, tile) : NULL;
+	if (queued) {
+		*from = queued->data;
+		*blen = queued->len;
+		snprintf(path, PATH_CAP, "bundle %" PRIu64 " (queued in memory)", tile);
+		return 0;
+	}
+	if (tile < size / VL_TILE_WIDTH) {
+		char *data = NULL;
+		int rc = tile_file_path(log, path, VL_TILE_ENTRIES, tile, VL_TILE_WIDTH);
+		if (rc == 0)
+			rc = read_file(log->io, path, (size_t)VL_TILE_WIDTH * (VL_ENTRY_MAX + 2), &data, blen);
+		if (rc == VL_ENOTFOUND)
+			rc = VL_ECORRUPT;
+		if (rc < 0) {
+			set_message(log, "%s: cannot read bundle (%s)", path, vl_strerror(rc));
+			return rc;
+		}
+		*owned = (uint8_t *)data;
+		*from = *owned;
+		return 0;
+	}
+	*from = log->bundle;
+	*blen = log->bundle_len;
+	snprintf(path, PATH_CAP, "the unsealed bundle in memory");
+	return 0;
+}
+
+/*
+ * Walk a bundle's first COUNT entries, checking its structure, and entries
+ * CHECK_FROM..COUNT-1 against the level-0 tile (derived data is checked
+ * data); offs and lens receive where each entry starts in the bundle and
+ * its length.  Caller holds tree_mu.
+ */
+static int walk_bundle(vl_log *log, uint64_t tile, const uint8_t *from, size_t blen,
+                       unsigned check_from, unsigned count, const char *path, uint32_t *offs,
+                       uint16_t *lens)
+{
+	static const size_t none = (size_t)-1;
+	size_t off = 0;
+	for (unsigned i = 0; i < count; i++) {
+		size_t l = off + 2 <= blen ? (size_t)from[off] << 8 | from[off + 1] : none;
+		if (l == none || l == 0 || off + 2 + l > blen) {
+			set_message(log, "%s: malformed before entry %" PRIu64, path,
+			            tile * VL_TILE_WIDTH + i);
+			return VL_ECORRUPT;
+		}
+		offs[i] = (uint32_t)(off + 2);
+		lens[i] = (uint16_t)l;
+		off += 2 + l;
+	}
+	uint8_t leaf[VL_HASH_SIZE], stored[VL_TILE_WIDTH][VL_HASH_SIZE];
+	int rc = fetch_tile(log, 0, tile, count, stored[0]);
+	for (unsigned i = check_from; rc == 0 && i < count; i++) {
+		vl_leaf_hash(from + offs[i], lens[i], leaf);
+		if (memcmp(leaf, stored[i], VL_HASH_SIZE) != 0) {
+			set_message(log, "entry %" PRIu64 " in %s does not match its leaf hash in "
+			            "tile/0: the log was modified", tile * VL_TILE_WIDTH + i, path);
+			rc = VL_ECORRUPT;
+		}
+	}
+	return rc;
+}
+
 int vl_log_get(vl_log *log, uint64_t index, void *buf, size_t cap, size_t *len)
 {
 	if (!log || !len || (!buf && cap))
 		return VL_EINVAL;
 	pthread_mutex_lock(&log->tree_mu);
 	int rc = 0;
-	uint8_t *bundle = NULL;
-	const uint8_t *src = NULL;
-	size_t src_len = 0, blen = 0;
 	uint64_t size = log->size;
 	if (log->tree_broken)
 		rc = VL_EPOISONED;
@@ -1705,73 +1777,75 @@ int vl_log_get(vl_log *log, uint64_t index, void *buf, size_t cap, size_t *len)
 	}
 	uint64_t tile = index / VL_TILE_WIDTH;
 	unsigned pos = (unsigned)(index % VL_TILE_WIDTH);
-	const uint8_t *from;
+	const uint8_t *from = NULL;
+	uint8_t *owned = NULL;
+	size_t blen = 0;
 	char path[PATH_CAP] = "";
-	const struct pending_file *queued =
-		rc == 0 && tile < size / VL_TILE_WIDTH ? find_pending(log, VL_TILE_ENTRIES, tile) : NULL;
-	if (queued) {
-		/* A full bundle still queued for its file. */
-		from = queued->data;
-		blen = queued->len;
-		snprintf(path, sizeof path, "bundle %" PRIu64 " (queued in memory)", tile);
-	} else if (rc == 0 && tile < size / VL_TILE_WIDTH) {
-		/* In a full bundle on disk. */
-		char *data = NULL;
-		rc = tile_file_path(log, path, VL_TILE_ENTRIES, tile, VL_TILE_WIDTH);
-		if (rc == 0)
-			rc = read_file(log->io, path, (size_t)VL_TILE_WIDTH * (VL_ENTRY_MAX + 2), &data, &blen);
-		if (rc == VL_ENOTFOUND)
-			rc = VL_ECORRUPT;
-		if (rc < 0)
-			set_message(log, "%s: cannot read bundle (%s)", path, vl_strerror(rc));
-		bundle = (uint8_t *)data;
-		from = bundle;
-	} else {
-		from = log->bundle;
-		blen = log->bundle_len;
-		snprintf(path, sizeof path, "the unsealed bundle in memory");
-	}
-	/* Walk to the entry, checking the bundle's structure as we go. */
-	size_t off = 0;
-	for (unsigned i = 0; rc == 0 && i <= pos; i++) {
-		if (off + 2 > blen) {
-			rc = VL_ECORRUPT;
-			break;
-		}
-		size_t l = (size_t)from[off] << 8 | from[off + 1];
-		if (l == 0 || off + 2 + l > blen) {
-			rc = VL_ECORRUPT;
-			break;
-		}
-		if (i == pos) {
-			src = from + off + 2;
-			src_len = l;
-		}
-		off += 2 + l;
-	}
-	if (rc == VL_ECORRUPT && !src && path[0])
-		set_message(log, "%s: malformed before entry %" PRIu64, path, index);
-	/* Derived data is checked data: the entry must hash to the tree's leaf. */
+	uint32_t offs[VL_TILE_WIDTH];
+	uint16_t lens[VL_TILE_WIDTH];
+	if (rc == 0)
+		rc = load_bundle(log, tile, &from, &blen, &owned, path);
+	if (rc == 0)
+		rc = walk_bundle(log, tile, from, blen, pos, pos + 1, path, offs, lens);
 	if (rc == 0) {
-		uint8_t leaf[VL_HASH_SIZE], stored[VL_TILE_WIDTH][VL_HASH_SIZE];
-		vl_leaf_hash(src, src_len, leaf);
-		rc = fetch_tile(log, 0, tile, pos + 1, stored[0]);
-		if (rc == 0 && memcmp(leaf, stored[pos], VL_HASH_SIZE) != 0) {
-			set_message(log, "entry %" PRIu64 " in %s does not match its leaf hash in "
-			            "tile/0: the log was modified", index, path);
-			rc = VL_ECORRUPT;
-		}
-	}
-	if (rc == 0) {
-		*len = src_len;
-		if (src_len > cap)
+		*len = lens[pos];
+		if (lens[pos] > cap)
 			rc = VL_ETOOBIG;
 		else
-			memcpy(buf, src, src_len);
+			memcpy(buf, from + offs[pos], lens[pos]);
 	}
 	pthread_mutex_unlock(&log->tree_mu);
-	free(bundle);
+	free(owned);
 	return rc;
+}
+
+int vl_log_scan(vl_log *log, uint64_t first, uint64_t count, vl_scan_fn fn, void *ctx)
+{
+	if (!log || !fn)
+		return VL_EINVAL;
+	uint32_t offs[VL_TILE_WIDTH];
+	uint16_t lens[VL_TILE_WIDTH];
+	uint64_t index = first, end = first + count;
+	if (end < first)
+		return VL_EINVAL;
+	while (index < end) {
+		uint64_t tile = index / VL_TILE_WIDTH;
+		pthread_mutex_lock(&log->tree_mu);
+		int rc = log->tree_broken ? VL_EPOISONED : 0;
+		uint64_t size = log->size;
+		if (rc == 0 && end > size) {
+			set_message(log, "entries %" PRIu64 "..%" PRIu64 " do not exist: the log has %"
+			            PRIu64 " entries", first, end - 1, size);
+			rc = VL_ENOTFOUND;
+		}
+		const uint8_t *from = NULL;
+		uint8_t *owned = NULL;
+		size_t blen = 0;
+		char path[PATH_CAP] = "";
+		uint64_t tile_end = (tile + 1) * VL_TILE_WIDTH;
+		unsigned upto = (unsigned)((end < tile_end ? end : tile_end) - tile * VL_TILE_WIDTH);
+		if (rc == 0)
+			rc = load_bundle(log, tile, &from, &blen, &owned, path);
+		unsigned from_pos = (unsigned)(index - tile * VL_TILE_WIDTH);
+		if (rc == 0)
+			rc = walk_bundle(log, tile, from, blen, from_pos, upto, path, offs, lens);
+		/* Entries outside the files (queued or unsealed) may change
+		 * under us once tree_mu is released: hand out a copy. */
+		if (rc == 0 && !owned) {
+			if (!(owned = malloc(blen ? blen : 1)))
+				rc = VL_ENOMEM;
+			else
+				from = memcpy(owned, from, blen);
+		}
+		pthread_mutex_unlock(&log->tree_mu);
+		for (unsigned i = from_pos; rc == 0 && i < upto; i++)
+			rc = fn(ctx, tile * VL_TILE_WIDTH + i, from + offs[i], lens[i]);
+		free(owned);
+		if (rc)
+			return rc;
+		index = tile * VL_TILE_WIDTH + upto;
+	}
+	return 0;
 }
 
 static int prove(vl_log *log, int consistency, uint64_t a, uint64_t tree_size,

@@ -637,6 +637,56 @@ static void test_modified_bundle_detected_by_get(void **state)
 	assert_int_equal(vl_log_close(log), 0);
 }
 
+/* vl_log_scan hands out every entry in order, from files, the queue and
+ * the unsealed bundle alike, and catches a modified bundle. */
+struct scan_check {
+	uint64_t next;
+	uint64_t stop_at;
+};
+
+static int scan_cb(void *ctx, uint64_t index, const uint8_t *entry, size_t len)
+{
+	struct scan_check *c = ctx;
+	char want[1024];
+	size_t wlen = make_entry(index, want, sizeof want);
+	assert_int_equal(index, c->next);
+	assert_int_equal(len, wlen);
+	assert_memory_equal(entry, want, len);
+	c->next++;
+	return index == c->stop_at ? 42 : 0;
+}
+
+static void test_scan(void **state)
+{
+	(void)state;
+	vl_log *log = create_log(NULL);
+	append_range(log, 0, 700);
+	checkpoint_ok(log, 700);
+	append_range(log, 700, 400); /* queued full bundles and an unsealed one */
+	struct scan_check c = {0, UINT64_MAX};
+	assert_int_equal(vl_log_scan(log, 0, 1100, scan_cb, &c), 0);
+	assert_int_equal(c.next, 1100);
+	c = (struct scan_check){255, UINT64_MAX};
+	assert_int_equal(vl_log_scan(log, 255, 2, scan_cb, &c), 0);
+	assert_int_equal(c.next, 257);
+	c = (struct scan_check){1099, UINT64_MAX};
+	assert_int_equal(vl_log_scan(log, 1099, 1, scan_cb, &c), 0);
+	c = (struct scan_check){10, 300};
+	assert_int_equal(vl_log_scan(log, 10, 1000, scan_cb, &c), 42); /* stopped */
+	assert_int_equal(c.next, 301);
+	c = (struct scan_check){0, UINT64_MAX};
+	assert_int_equal(vl_log_scan(log, 0, 1101, scan_cb, &c), VL_ENOTFOUND);
+	assert_int_equal(vl_log_scan(log, 5, 0, scan_cb, &c), 0);
+	assert_int_equal(vl_log_close(log), 0);
+	flip_byte("tile/entries/001", 300); /* inside an entry of bundle 1 */
+	log = open_log(NULL);
+	c = (struct scan_check){0, UINT64_MAX};
+	assert_int_equal(vl_log_scan(log, 0, 1100, scan_cb, &c), VL_ECORRUPT);
+	assert_int_equal(c.next, 256); /* bundle 0 was handed out, bundle 1 refused */
+	assert_non_null(strstr(vl_log_message(log), "tile/entries/001"));
+	assert_int_equal(vl_log_close(log), 0);
+}
+
 static void test_export_verifies(void **state)
 {
 	(void)state;
@@ -803,6 +853,7 @@ int main(void)
 		cmocka_unit_test(test_forged_checkpoint_refused),
 		cmocka_unit_test(test_modified_tile_detected),
 		cmocka_unit_test(test_modified_bundle_detected_by_get),
+		cmocka_unit_test(test_scan),
 		cmocka_unit_test(test_export_verifies),
 		cmocka_unit_test(test_create_refuses_nonempty_dir),
 		cmocka_unit_test(test_wrong_key_refused_for_checkpoint),

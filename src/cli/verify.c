@@ -160,6 +160,16 @@ static int http_open(struct http_fetch *h, const char *url)
 	curl_easy_setopt(h->curl, CURLOPT_FOLLOWLOCATION, 1L);
 	curl_easy_setopt(h->curl, CURLOPT_MAXREDIRS, 5L);
 	curl_easy_setopt(h->curl, CURLOPT_USERAGENT, "vellum/" VL_VERSION_STRING);
+	/* As curl(1) does: a CA bundle named in the environment, and a bearer
+	 * token for logs whose reads are not public. */
+	const char *ca = getenv("CURL_CA_BUNDLE") ? getenv("CURL_CA_BUNDLE") : getenv("SSL_CERT_FILE");
+	if (ca && *ca)
+		curl_easy_setopt(h->curl, CURLOPT_CAINFO, ca);
+	const char *token = getenv("VELLUM_TOKEN");
+	if (token && *token) {
+		curl_easy_setopt(h->curl, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
+		curl_easy_setopt(h->curl, CURLOPT_XOAUTH2_BEARER, token);
+	}
 	/* A redirect may not leave the scheme the user named: an https tree
 	 * must never be read over plain http, nor over file:// or the like. */
 #if LIBCURL_VERSION_NUM >= 0x075500

@@ -1,0 +1,193 @@
+/*
+ * envelope.c — write and parse the event envelope (format in envelope.h
+ * and docs/format.md).
+ *
+ * Copyright 2026 The vellum Authors
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include "envelope.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+static int printable(const char *s)
+{
+	size_t n = 0;
+	for (; s[n]; n++)
+		if ((unsigned char)s[n] < 0x20 || (unsigned char)s[n] > 0x7e || n >= VS_HEADER_VALUE_MAX)
+			return 0;
+	return n > 0;
+}
+
+/* Days since 1970-01-01 to a civil date (proleptic Gregorian). */
+static void civil_from_days(int64_t z, int *y, unsigned *m, unsigned *d)
+{
+	z += 719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	unsigned doe = (unsigned)(z - era * 146097);
+	unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t yy = (int64_t)yoe + era * 400;
+	unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	unsigned mp = (5 * doy + 2) / 153;
+	*d = doy - (153 * mp + 2) / 5 + 1;
+	*m = mp < 10 ? mp + 3 : mp - 9;
+	*y = (int)(yy + (*m <= 2));
+}
+
+static int64_t days_from_civil(int y, unsigned m, unsigned d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	unsigned yoe = (unsigned)(y - era * 400);
+	unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int format_time(const struct timespec *ts, char out[48])
+{
+	int64_t sec = ts->tv_sec, days = sec >= 0 ? sec / 86400 : -((-sec + 86399) / 86400);
+	int64_t rem = sec - days * 86400;
+	int y;
+	unsigned m, d;
+	civil_from_days(days, &y, &m, &d);
+	if (y < 1970 || y > 9999)
+		return -1;
+	snprintf(out, 48, "%04d-%02u-%02uT%02u:%02u:%02u.%09uZ", y, m % 13, d % 32,
+	         (unsigned)(rem / 3600) % 24, (unsigned)(rem / 60 % 60), (unsigned)(rem % 60),
+	         (unsigned)(ts->tv_nsec % 1000000000));
+	return 0;
+}
+
+size_t vs_envelope_write_header(const vs_envelope *e, uint8_t *out, size_t cap)
+{
+	char when[48], key[2 * VS_IDEM_KEY_SIZE + 1] = "";
+	if (format_time(&e->received, when) || !printable(e->principal) ||
+	    !printable(e->transport) || !printable(e->content_type) ||
+	    (e->peer && !printable(e->peer)) || (e->idem_key && e->request_events == 0))
+		return 0;
+	if (e->idem_key)
+		for (int i = 0; i < VS_IDEM_KEY_SIZE; i++)
+			snprintf(key + 2 * i, 3, "%02x", e->idem_key[i]);
+	char idem[128] = "", peer[VS_HEADER_VALUE_MAX + 16] = "";
+	if (e->idem_key)
+		snprintf(idem, sizeof idem, "idempotency-key: %s\nrequest-events: %" PRIu32 "\n", key,
+		         e->request_events);
+	if (e->peer)
+		snprintf(peer, sizeof peer, "peer: %s\n", e->peer);
+	char tmp[4 * VS_HEADER_VALUE_MAX + 512];
+	int n = snprintf(tmp, sizeof tmp,
+	                 VS_ENVELOPE_MAGIC "received: %s\nprincipal: %s\ntransport: %s\n"
+	                                   "content-type: %s\n%s%s\n",
+	                 when, e->principal, e->transport, e->content_type, peer, idem);
+	if (n <= 0 || (size_t)n >= sizeof tmp)
+		return 0;
+	if (out) {
+		if ((size_t)n > cap)
+			return 0;
+		memcpy(out, tmp, (size_t)n);
+	}
+	return (size_t)n;
+}
+
+size_t vs_envelope_header_len(const vs_envelope *e) { return vs_envelope_write_header(e, NULL, 0); }
+
+/* One header line "NAME: VALUE\n" at *pos; value span out. */
+static int take_line(const uint8_t *p, size_t len, size_t *pos, const char *name, const char **v,
+                     size_t *vlen)
+{
+	size_t nl = strlen(name);
+	if (len - *pos < nl + 3 || memcmp(p + *pos, name, nl) != 0 || p[*pos + nl] != ':' ||
+	    p[*pos + nl + 1] != ' ')
+		return -1;
+	size_t s = *pos + nl + 2, i = s;
+	while (i < len && p[i] != '\n') {
+		if (p[i] < 0x20 || p[i] > 0x7e)
+			return -1;
+		i++;
+	}
+	if (i == len || i == s || i - s > VS_HEADER_VALUE_MAX)
+		return -1;
+	*v = (const char *)p + s;
+	*vlen = i - s;
+	*pos = i + 1;
+	return 0;
+}
+
+static int digits(const char *s, size_t n, unsigned *out)
+{
+	unsigned v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (unsigned)(s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+static int parse_time(const char *s, size_t n, vs_envelope_view *out)
+{
+	unsigned y, mo, d, h, mi, se, ns;
+	if (n != 30 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
+	    s[16] != ':' || s[19] != '.' || s[29] != 'Z' || digits(s, 4, &y) ||
+	    digits(s + 5, 2, &mo) || digits(s + 8, 2, &d) || digits(s + 11, 2, &h) ||
+	    digits(s + 14, 2, &mi) || digits(s + 17, 2, &se) || digits(s + 20, 9, &ns))
+		return -1;
+	static const unsigned mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	if (y < 1970 || mo < 1 || mo > 12 || h > 23 || mi > 59 || se > 59)
+		return -1;
+	unsigned leap = mo == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0);
+	if (d < 1 || d > mdays[mo - 1] + leap)
+		return -1; /* one spelling per instant: no 31 November, no :60 */
+	out->received_sec = days_from_civil((int)y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+	out->received_nsec = ns;
+	return 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int vs_envelope_parse(const uint8_t *p, size_t len, vs_envelope_view *out)
+{
+	memset(out, 0, sizeof *out);
+	size_t pos = sizeof VS_ENVELOPE_MAGIC - 1, tlen, rlen;
+	const char *t, *r;
+	if (len < pos || memcmp(p, VS_ENVELOPE_MAGIC, pos) != 0 ||
+	    take_line(p, len, &pos, "received", &t, &tlen) || parse_time(t, tlen, out) ||
+	    take_line(p, len, &pos, "principal", &out->principal, &out->principal_len) ||
+	    take_line(p, len, &pos, "transport", &out->transport, &out->transport_len) ||
+	    take_line(p, len, &pos, "content-type", &out->content_type, &out->content_type_len))
+		return -1;
+	if (pos < len && p[pos] == 'p' &&
+	    take_line(p, len, &pos, "peer", &out->peer, &out->peer_len))
+		return -1;
+	if (pos < len && p[pos] == 'i') {
+		unsigned n;
+		if (take_line(p, len, &pos, "idempotency-key", &t, &tlen) ||
+		    tlen != 2 * VS_IDEM_KEY_SIZE ||
+		    take_line(p, len, &pos, "request-events", &r, &rlen) || rlen > 9 ||
+		    digits(r, rlen, &n) || n == 0 || (rlen > 1 && r[0] == '0'))
+			return -1;
+		for (size_t i = 0; i < VS_IDEM_KEY_SIZE; i++) {
+			int hi = hexval(t[2 * i]), lo = hexval(t[2 * i + 1]);
+			if (hi < 0 || lo < 0)
+				return -1;
+			out->idem_key[i] = (uint8_t)(hi << 4 | lo);
+		}
+		out->has_idem_key = 1;
+		out->request_events = n;
+	}
+	if (pos >= len || p[pos] != '\n')
+		return -1;
+	out->event_off = pos + 1;
+	out->event_len = len - pos - 1;
+	return 0;
+}

@@ -1,0 +1,277 @@
+/*
+ * test_server_parts.c — the server's small pure parts: the event envelope
+ * (byte-exact format, round trip, hostile input), the idempotency index
+ * (lookup, eviction, deletion keeping probe chains intact) and request
+ * routing (every endpoint, and paths that must not route).
+ *
+ * Copyright 2026 The vellum Authors
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "envelope.h"
+#include "idem.h"
+#include "route.h"
+#include "tiles.h"
+
+/* ------------------------------------------------------------------ */
+/* Envelope.                                                           */
+
+static void test_envelope_exact_bytes(void **state)
+{
+	(void)state;
+	uint8_t key[VS_IDEM_KEY_SIZE];
+	for (int i = 0; i < VS_IDEM_KEY_SIZE; i++)
+		key[i] = (uint8_t)((i % 16) * 17);
+	vs_envelope e = {
+		.received = {1795705445, 123456789}, /* 2026-11-26T15:04:05.123456789Z */
+		.principal = "admin",
+		.transport = "http",
+		.content_type = "application/json",
+		.idem_key = key,
+		.request_events = 3,
+	};
+	uint8_t out[512];
+	size_t n = vs_envelope_write_header(&e, out, sizeof out);
+	const char *want = "vellum-event/1\n"
+	                   "received: 2026-11-26T15:04:05.123456789Z\n"
+	                   "principal: admin\n"
+	                   "transport: http\n"
+	                   "content-type: application/json\n"
+	                   "idempotency-key: 00112233445566778899aabbccddeeff"
+	                   "00112233445566778899aabbccddeeff\n"
+	                   "request-events: 3\n"
+	                   "\n";
+	assert_int_equal(n, strlen(want));
+	assert_memory_equal(out, want, n);
+	assert_int_equal(vs_envelope_header_len(&e), n);
+	/* Too small a buffer writes nothing. */
+	assert_int_equal(vs_envelope_write_header(&e, out, n - 1), 0);
+}
+
+static void test_envelope_round_trip(void **state)
+{
+	(void)state;
+	vs_envelope e = {
+		.received = {0, 5},
+		.principal = "anonymous",
+		.transport = "syslog-udp",
+		.content_type = "text/plain",
+		.peer = "[::1]:5514",
+	};
+	const char *event = "<13>Nov 26 12:00:00 host app: hello";
+	uint8_t buf[512];
+	size_t h = vs_envelope_write_header(&e, buf, sizeof buf);
+	assert_true(h > 0);
+	memcpy(buf + h, event, strlen(event));
+	size_t len = h + strlen(event);
+	uint8_t *exact = malloc(len);
+	memcpy(exact, buf, len);
+	vs_envelope_view v;
+	assert_int_equal(vs_envelope_parse(exact, len, &v), 0);
+	assert_int_equal(v.received_sec, 0);
+	assert_int_equal(v.received_nsec, 5);
+	assert_int_equal(v.principal_len, 9);
+	assert_memory_equal(v.principal, "anonymous", 9);
+	assert_memory_equal(v.transport, "syslog-udp", v.transport_len);
+	assert_memory_equal(v.peer, "[::1]:5514", v.peer_len);
+	assert_false(v.has_idem_key);
+	assert_int_equal(v.event_off, h);
+	assert_int_equal(v.event_len, strlen(event));
+	/* Every strict prefix is not an envelope or has a shorter event. */
+	for (size_t cut = 0; cut < h; cut++) {
+		uint8_t *p = malloc(cut ? cut : 1);
+		memcpy(p, exact, cut);
+		assert_int_equal(vs_envelope_parse(p, cut, &v), -1);
+		free(p);
+	}
+	free(exact);
+}
+
+static void test_envelope_refuses(void **state)
+{
+	(void)state;
+	vs_envelope e = {.received = {1795705445, 0}, .principal = "a\nb", .transport = "http",
+	                 .content_type = "application/json"};
+	uint8_t out[512];
+	assert_int_equal(vs_envelope_write_header(&e, out, sizeof out), 0); /* newline in a value */
+	e.principal = "";
+	assert_int_equal(vs_envelope_write_header(&e, out, sizeof out), 0); /* empty value */
+	char longv[300];
+	memset(longv, 'x', sizeof longv - 1);
+	longv[sizeof longv - 1] = 0;
+	e.principal = longv;
+	assert_int_equal(vs_envelope_write_header(&e, out, sizeof out), 0); /* over 255 bytes */
+	e.principal = "ok";
+	e.received.tv_sec = -1;
+	assert_int_equal(vs_envelope_write_header(&e, out, sizeof out), 0); /* before 1970 */
+	static const char *const bad[] = {
+		"vellum-event/2\nreceived: 2026-11-26T15:04:05.000000000Z\nprincipal: a\ntransport: "
+		"http\ncontent-type: x\n\n{}",
+		"vellum-event/1\nreceived: 2026-11-31T15:04:05.000000000Z\nprincipal: a\ntransport: "
+		"http\ncontent-type: x\n\n{}",
+		"vellum-event/1\nreceived: 2026-11-26T15:04:60.000000000Z\nprincipal: a\ntransport: "
+		"http\ncontent-type: x\n\n{}",
+		"vellum-event/1\nreceived: 2026-11-26T15:04:05.00000000Z\nprincipal: a\ntransport: "
+		"http\ncontent-type: x\n\n{}",
+		"vellum-event/1\nreceived: 2026-11-26T15:04:05.000000000Z\nprincipal: \ntransport: "
+		"http\ncontent-type: x\n\n{}",
+		"vellum-event/1\nreceived: 2026-11-26T15:04:05.000000000Z\nprincipal: a\ntransport: "
+		"http\ncontent-type: x\nidempotency-key: 00\nrequest-events: 1\n\n{}",
+		"vellum-event/1\nreceived: 2026-11-26T15:04:05.000000000Z\nprincipal: a\ntransport: "
+		"http\ncontent-type: x\n{}",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		vs_envelope_view v;
+		size_t n = strlen(bad[i]);
+		uint8_t *p = malloc(n);
+		memcpy(p, bad[i], n);
+		if (vs_envelope_parse(p, n, &v) != -1)
+			fail_msg("accepted bad envelope %zu", i);
+		free(p);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Idempotency index.                                                  */
+
+static void make_key(uint8_t key[VS_IDEM_KEY_SIZE], uint64_t i, int collide)
+{
+	memset(key, 0, VS_IDEM_KEY_SIZE);
+	/* With collide, every key has the same home slot: one long chain. */
+	uint64_t h = collide ? 7 : i * 0x9e3779b97f4a7c15ull;
+	memcpy(key, &h, sizeof h);
+	memcpy(key + 8, &i, sizeof i);
+}
+
+static void test_idem_find_put_remove(void **state)
+{
+	(void)state;
+	for (int collide = 0; collide <= 1; collide++) {
+		vs_idem *t = vs_idem_new(100);
+		assert_non_null(t);
+		uint8_t k[VS_IDEM_KEY_SIZE];
+		uint64_t first;
+		uint32_t count;
+		for (uint64_t i = 0; i < 100; i++) {
+			make_key(k, i, collide);
+			assert_int_equal(vs_idem_put(t, k, VS_IDEM_PENDING, 9), 0);
+			assert_int_equal(vs_idem_put(t, k, i * 10, (uint32_t)i + 1), 0); /* update */
+		}
+		assert_int_equal(vs_idem_count(t), 100);
+		/* Remove every third key: the others stay findable. */
+		for (uint64_t i = 0; i < 100; i += 3) {
+			make_key(k, i, collide);
+			vs_idem_remove(t, k);
+		}
+		for (uint64_t i = 0; i < 100; i++) {
+			make_key(k, i, collide);
+			int found = vs_idem_find(t, k, &first, &count);
+			assert_int_equal(found, i % 3 != 0);
+			if (found) {
+				assert_int_equal(first, i * 10);
+				assert_int_equal(count, i + 1);
+			}
+		}
+		vs_idem_free(t);
+	}
+}
+
+static void test_idem_evicts_oldest(void **state)
+{
+	(void)state;
+	vs_idem *t = vs_idem_new(1000);
+	uint8_t k[VS_IDEM_KEY_SIZE];
+	uint64_t first;
+	uint32_t count;
+	for (uint64_t i = 0; i < 5000; i++) {
+		make_key(k, i, 0);
+		assert_int_equal(vs_idem_put(t, k, i, 1), 0);
+		assert_true(vs_idem_count(t) <= 1000);
+	}
+	for (uint64_t i = 0; i < 5000; i++) {
+		make_key(k, i, 0);
+		assert_int_equal(vs_idem_find(t, k, &first, &count), i >= 4000);
+	}
+	vs_idem_free(t);
+}
+
+/* ------------------------------------------------------------------ */
+/* Routes.                                                             */
+
+static int route(const char *path, vs_route *r)
+{
+	size_t n = strlen(path);
+	char *p = malloc(n ? n : 1);
+	memcpy(p, path, n);
+	int rc = vs_route_parse(p, n, r);
+	free(p);
+	return rc;
+}
+
+static void test_routes(void **state)
+{
+	(void)state;
+	vs_route r;
+	assert_int_equal(route("/healthz", &r), 0);
+	assert_int_equal(r.kind, VS_ROUTE_HEALTHZ);
+	assert_int_equal(route("/metrics", &r), 0);
+	assert_int_equal(r.kind, VS_ROUTE_METRICS);
+	assert_int_equal(route("/logs/default/checkpoint", &r), 0);
+	assert_int_equal(r.kind, VS_ROUTE_CHECKPOINT);
+	assert_string_equal(r.log, "default");
+	assert_int_equal(route("/logs/a_b-c.d/tile/1/x001/234.p/7", &r), 0);
+	assert_int_equal(r.kind, VS_ROUTE_TILE);
+	assert_int_equal(r.tile_level, 1);
+	assert_int_equal(r.tile_n, 1234);
+	assert_int_equal(r.tile_width, 7);
+	assert_int_equal(route("/logs/x/tile/entries/000", &r), 0);
+	assert_int_equal(r.tile_level, VL_TILE_ENTRIES);
+	assert_int_equal(r.tile_width, 256);
+	assert_int_equal(route("/v1/logs/x/events", &r), 0);
+	assert_true(r.kind == VS_ROUTE_EVENTS && r.post);
+	assert_int_equal(route("/v1/logs/x/k8s-audit", &r), 0);
+	assert_true(r.kind == VS_ROUTE_K8S_AUDIT && r.post);
+	assert_int_equal(route("/v1/logs/x/entries/18446744073709551615", &r), 0);
+	assert_true(r.kind == VS_ROUTE_ENTRY && r.index == UINT64_MAX);
+	assert_int_equal(route("/v1/logs/x/receipt/0", &r), 0);
+	assert_int_equal(r.kind, VS_ROUTE_RECEIPT);
+	assert_int_equal(route("/v1/logs/x/proof/inclusion", &r), 0);
+	assert_int_equal(route("/v1/logs/x/proof/consistency", &r), 0);
+	static const char *const none[] = {
+		"", "/", "/logs/default/tile/../../../etc/passwd", "/logs/../checkpoint",
+		"/logs/.hidden/checkpoint", "/logs//checkpoint", "/logs/default/checkpoint/",
+		"/logs/default/tile/0/01", "/logs/default/tile/0/000.p/0", "/logs/default/tile/0/000.p/256",
+		"/v1/logs/x/entries/01", "/v1/logs/x/entries/18446744073709551616", "/v1/logs/x/entries/",
+		"/v1/logs/x/entries/-1", "/v1/logs/x/events/", "/v1/logs/x", "/healthz/",
+		"/v1/logs/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/events",
+		"/logs/default/tile/entries/000\n",
+	};
+	for (size_t i = 0; i < sizeof none / sizeof *none; i++) {
+		if (route(none[i], &r) != -1 || r.kind != VS_ROUTE_NONE)
+			fail_msg("routed %s", none[i]);
+	}
+	/* A NUL inside the path never routes. */
+	assert_int_equal(vs_route_parse("/healthz\0x", 10, &r), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_envelope_exact_bytes),
+		cmocka_unit_test(test_envelope_round_trip),
+		cmocka_unit_test(test_envelope_refuses),
+		cmocka_unit_test(test_idem_find_put_remove),
+		cmocka_unit_test(test_idem_evicts_oldest),
+		cmocka_unit_test(test_routes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
