@@ -60,10 +60,12 @@ check: deps-test $(CHECKBUILD)/build.ninja
 	  python3 tests/summarize.py $(CHECKBUILD)/meson-logs/testlog.json; sum=$$?; \
 	  [ $$status -eq 0 ] && [ $$sum -eq 0 ]
 
-bench: deps
+bench:
+	@$(MAKE) --no-print-directory deps DEBS="$(DEBS) systemd-journal-remote"
 	meson setup build-bench --buildtype=release -Dtests=false 2>/dev/null || true
 	ninja -C build-bench
 	./bench/run.sh build-bench
+	./bench/serve_bench.sh build-bench 10
 
 clean:
 	rm -rf $(BUILD) $(CHECKBUILD) build-bench

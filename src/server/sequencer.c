@@ -291,7 +291,8 @@ static void *committer_main(void *arg)
 			}
 		}
 		if (rc == 0) {
-			l->committed_size = first + n;
+			if (first + n > l->committed_size)
+				l->committed_size = first + n;
 			ack_mark(l, first + n, &acked);
 			vs_counter_inc(l->m_bytes, bytes);
 		} else {
@@ -401,8 +402,8 @@ static int before(const struct timespec *a, const struct timespec *b)
 static void *checkpointer_main(void *arg)
 {
 	vs_log *l = arg;
-	uint64_t interval = l->server->cfg.checkpoint_interval_ms;
-	struct timespec next_cp, next_flush, t;
+	uint64_t interval = l->server->cfg.checkpoint_interval_ms, took_ms = 0;
+	struct timespec next_cp, next_flush, t, t_start;
 	deadline_after(&next_cp, interval);
 	deadline_after(&next_flush, FLUSH_EVERY_MS);
 	for (;;) {
@@ -419,9 +420,16 @@ static void *checkpointer_main(void *arg)
 			break;
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		if (!before(&t, &next_cp) || waiting >= CHECKPOINT_EARLY_ENTRIES) {
+			t_start = t;
 			if (waiting || !before(&t, &next_cp))
 				(void)sign_checkpoint(l);
-			deadline_after(&next_cp, interval);
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			took_ms = (uint64_t)(vs_elapsed(&t_start, &t) * 1000.0);
+			/* Checkpoints start every interval minus the time one
+			 * takes, so an event acknowledged just after one's
+			 * snapshot is covered by the next within one interval. */
+			uint64_t wait_ms = interval > 2 * took_ms + 10 ? interval - 2 * took_ms : 10;
+			deadline_after(&next_cp, wait_ms);
 			deadline_after(&next_flush, FLUSH_EVERY_MS);
 		} else if (!before(&t, &next_flush)) {
 			if (vl_log_flush(l->log) != 0) {
@@ -465,19 +473,20 @@ int vs_sequencer_start(vs_log *l, char *err, size_t errcap)
 		         l->cfg->name, vl_strerror(rc), vl_log_message(l->log));
 		return -1;
 	}
-	if (pthread_create(&l->committer, NULL, committer_main, l) != 0) {
-		snprintf(err, errcap, "log %s: cannot start a thread", l->cfg->name);
-		return -1;
-	}
-	l->threads_started = 1;
-	if (pthread_create(&l->checkpointer, NULL, checkpointer_main, l) != 0) {
+	int started = 0;
+	while (started < VS_COMMITTERS &&
+	       pthread_create(&l->committers[started], NULL, committer_main, l) == 0)
+		started++;
+	int cp_ok = started == VS_COMMITTERS &&
+	            pthread_create(&l->checkpointer, NULL, checkpointer_main, l) == 0;
+	if (!cp_ok) {
 		snprintf(err, errcap, "log %s: cannot start a thread", l->cfg->name);
 		pthread_mutex_lock(&l->mu);
 		l->stopping = 1;
 		pthread_cond_broadcast(&l->work_cv);
 		pthread_mutex_unlock(&l->mu);
-		pthread_join(l->committer, NULL);
-		l->threads_started = 0;
+		while (started > 0)
+			pthread_join(l->committers[--started], NULL);
 		return -1;
 	}
 	l->threads_started = 2;
@@ -492,8 +501,9 @@ int vs_sequencer_stop(vs_log *l)
 	l->stopping = 1;
 	pthread_cond_broadcast(&l->work_cv);
 	pthread_mutex_unlock(&l->mu);
-	/* The committer finishes every queued job first. */
-	pthread_join(l->committer, NULL);
+	/* The committers finish every queued job first. */
+	for (int i = 0; i < VS_COMMITTERS; i++)
+		pthread_join(l->committers[i], NULL);
 	pthread_mutex_lock(&l->mu);
 	pthread_cond_broadcast(&l->cp_cv);
 	pthread_mutex_unlock(&l->mu);

@@ -32,6 +32,11 @@
 struct vs_server;
 struct vs_log;
 
+/* Committer threads per log: while one waits for its fdatasync, the next
+ * takes the queue and hashes its entries, and the engine's group commit
+ * puts them in the following commit. */
+#define VS_COMMITTERS 2
+
 /* One request's worth of entries for one log, queued to its sequencer. */
 typedef struct vs_job {
 	struct vs_job *next;
@@ -91,7 +96,7 @@ typedef struct vs_log {
 	/* Commits not yet covered by a checkpoint: (end index, ack time). */
 	struct ack_mark { uint64_t end; struct timespec at; } *acks;
 	size_t acks_head, acks_len, acks_cap;
-	pthread_t committer, checkpointer;
+	pthread_t committers[VS_COMMITTERS], checkpointer;
 	int threads_started;
 	void *syslog;                /* vs_syslog_server * */
 	/* metrics */
