@@ -57,6 +57,35 @@ static void test_envelope_exact_bytes(void **state)
 	assert_int_equal(vs_envelope_write_header(&e, out, n - 1), 0);
 }
 
+/* One template serves every event of a request: each header it writes is
+ * the header vs_envelope_write_header writes for that event alone. */
+static void test_envelope_template(void **state)
+{
+	(void)state;
+	uint8_t key[VS_IDEM_KEY_SIZE] = {0xab, 0xcd};
+	vs_envelope e = {.received = {1795705445, 7}, .principal = "svc-ingest",
+	                 .transport = "k8s-audit", .content_type = "application/json"};
+	vs_envelope_template t;
+	assert_int_equal(vs_envelope_template_init(&t, &e), 0);
+	uint32_t counts[] = {1, 9, 10, 4294967295u};
+	for (size_t i = 0; i < 5; i++) {
+		e.idem_key = i < 4 ? key : NULL;
+		e.request_events = i < 4 ? counts[i] : 0;
+		uint8_t a[512], b[512];
+		size_t na = vs_envelope_write_header(&e, a, sizeof a);
+		size_t nb = vs_envelope_template_write(&t, e.idem_key, e.request_events, b, sizeof b);
+		assert_true(na > 0);
+		assert_int_equal(na, nb);
+		assert_memory_equal(a, b, na);
+		assert_int_equal(vs_envelope_template_write(&t, e.idem_key, e.request_events, NULL, 0),
+		                 na);
+		assert_int_equal(vs_envelope_template_write(&t, e.idem_key, e.request_events, b, na - 1),
+		                 0);
+	}
+	/* A key needs a count. */
+	assert_int_equal(vs_envelope_template_write(&t, key, 0, NULL, 0), 0);
+}
+
 static void test_envelope_round_trip(void **state)
 {
 	(void)state;
@@ -267,6 +296,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_envelope_exact_bytes),
+		cmocka_unit_test(test_envelope_template),
 		cmocka_unit_test(test_envelope_round_trip),
 		cmocka_unit_test(test_envelope_refuses),
 		cmocka_unit_test(test_idem_find_put_remove),

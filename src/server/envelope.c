@@ -60,35 +60,68 @@ static int format_time(const struct timespec *ts, char out[48])
 	return 0;
 }
 
-size_t vs_envelope_write_header(const vs_envelope *e, uint8_t *out, size_t cap)
+int vs_envelope_template_init(vs_envelope_template *t, const vs_envelope *e)
 {
-	char when[48], key[2 * VS_IDEM_KEY_SIZE + 1] = "";
+	char when[48];
+	t->len = 0;
 	if (format_time(&e->received, when) || !printable(e->principal) ||
 	    !printable(e->transport) || !printable(e->content_type) ||
-	    (e->peer && !printable(e->peer)) || (e->idem_key && e->request_events == 0))
-		return 0;
-	if (e->idem_key)
-		for (int i = 0; i < VS_IDEM_KEY_SIZE; i++)
-			snprintf(key + 2 * i, 3, "%02x", e->idem_key[i]);
-	char idem[128] = "", peer[VS_HEADER_VALUE_MAX + 16] = "";
-	if (e->idem_key)
-		snprintf(idem, sizeof idem, "idempotency-key: %s\nrequest-events: %" PRIu32 "\n", key,
-		         e->request_events);
-	if (e->peer)
-		snprintf(peer, sizeof peer, "peer: %s\n", e->peer);
-	char tmp[4 * VS_HEADER_VALUE_MAX + 512];
-	int n = snprintf(tmp, sizeof tmp,
+	    (e->peer && !printable(e->peer)))
+		return -1;
+	int n = snprintf((char *)t->prefix, sizeof t->prefix,
 	                 VS_ENVELOPE_MAGIC "received: %s\nprincipal: %s\ntransport: %s\n"
-	                                   "content-type: %s\n%s%s\n",
-	                 when, e->principal, e->transport, e->content_type, peer, idem);
-	if (n <= 0 || (size_t)n >= sizeof tmp)
+	                                   "content-type: %s\n%s%s%s",
+	                 when, e->principal, e->transport, e->content_type, e->peer ? "peer: " : "",
+	                 e->peer ? e->peer : "", e->peer ? "\n" : "");
+	if (n <= 0 || (size_t)n >= sizeof t->prefix)
+		return -1;
+	t->len = (size_t)n;
+	return 0;
+}
+
+size_t vs_envelope_template_write(const vs_envelope_template *t, const uint8_t *key,
+                                  uint32_t request_events, uint8_t *out, size_t cap)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t tail[128];
+	size_t k = 0;
+	if (t->len == 0 || (key && request_events == 0))
 		return 0;
-	if (out) {
-		if ((size_t)n > cap)
-			return 0;
-		memcpy(out, tmp, (size_t)n);
+	if (key) {
+		memcpy(tail, "idempotency-key: ", 17);
+		k = 17;
+		for (int i = 0; i < VS_IDEM_KEY_SIZE; i++) {
+			tail[k++] = (uint8_t)hex[key[i] >> 4];
+			tail[k++] = (uint8_t)hex[key[i] & 15];
+		}
+		memcpy(tail + k, "\nrequest-events: ", 17);
+		k += 17;
+		char digits[12];
+		int d = 0;
+		do
+			digits[d++] = (char)('0' + request_events % 10);
+		while ((request_events /= 10) != 0);
+		while (d > 0)
+			tail[k++] = (uint8_t)digits[--d];
+		tail[k++] = '\n';
 	}
-	return (size_t)n;
+	tail[k++] = '\n';
+	size_t n = t->len + k;
+	if (out) {
+		if (n > cap)
+			return 0;
+		memcpy(out, t->prefix, t->len);
+		memcpy(out + t->len, tail, k);
+	}
+	return n;
+}
+
+size_t vs_envelope_write_header(const vs_envelope *e, uint8_t *out, size_t cap)
+{
+	vs_envelope_template t;
+	if (vs_envelope_template_init(&t, e) != 0)
+		return 0;
+	return vs_envelope_template_write(&t, e->idem_key, e->request_events, out, cap);
 }
 
 size_t vs_envelope_header_len(const vs_envelope *e) { return vs_envelope_write_header(e, NULL, 0); }

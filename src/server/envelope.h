@@ -51,6 +51,23 @@ size_t vs_envelope_header_len(const vs_envelope *e);
  * header length or 0.  The caller appends the event bytes. */
 size_t vs_envelope_write_header(const vs_envelope *e, uint8_t *out, size_t cap);
 
+/* The part of a header that the events of one request share (all but the
+ * idempotency lines): built once, then written per event. */
+typedef struct vs_envelope_template {
+	uint8_t prefix[4 * (VS_HEADER_VALUE_MAX + 16) + 128];
+	size_t len;
+} vs_envelope_template;
+
+/* From E (its idem_key and request_events are not used): 0, or -1 if a
+ * value is not printable ASCII or too long. */
+int vs_envelope_template_init(vs_envelope_template *t, const vs_envelope *e);
+
+/* Write a header: the template, the idempotency lines when KEY is not NULL
+ * (request_events >= 1), and the blank line.  out may be NULL to get the
+ * length; returns the length, or 0 if it does not fit in cap. */
+size_t vs_envelope_template_write(const vs_envelope_template *t, const uint8_t *key,
+                                  uint32_t request_events, uint8_t *out, size_t cap);
+
 /* A parsed envelope; spans point into the entry. */
 typedef struct vs_envelope_view {
 	int64_t received_sec;

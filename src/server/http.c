@@ -57,6 +57,7 @@ struct request {
 	uint8_t *body;
 	size_t len, cap;
 	size_t reserved;           /* bytes counted in server->inflight_bytes */
+	size_t declared;           /* Content-Length, if given */
 	/* An error found while the body was still arriving. */
 	int err_status;
 	enum vs_reject err_reject;
@@ -535,18 +536,19 @@ static int build_job(struct request *r, const vs_span *spans, size_t n, enum MHD
 		.transport = r->route.kind == VS_ROUTE_K8S_AUDIT ? "k8s-audit" : "http",
 		.content_type = event_content_type(r->kind),
 	};
+	vs_envelope_template tpl;
+	if (vs_envelope_template_init(&tpl, &env) != 0) {
+		*ret = send_error(s, r->conn, MHD_HTTP_BAD_REQUEST, VS_REJ_BAD_REQUEST, "bad_request",
+		                  "cannot build the events' envelope");
+		return 1;
+	}
 	/* Sizes first: one buffer for every envelope. */
 	size_t total = 0;
 	for (size_t e = 0; e < n; e++) {
 		int keyed = job->n_keys && (per_event_keys || e == 0);
-		env.idem_key = keyed ? job->keys[per_event_keys ? e : 0] : NULL;
-		env.request_events = keyed ? job->key_count[per_event_keys ? e : 0] : 0;
-		size_t h = vs_envelope_header_len(&env);
-		if (h == 0) {
-			*ret = send_error(s, r->conn, MHD_HTTP_BAD_REQUEST, VS_REJ_BAD_REQUEST,
-			                  "bad_request", "cannot build the envelope of event %zu", e);
-			return 1;
-		}
+		size_t k = per_event_keys ? e : 0;
+		size_t h = vs_envelope_template_write(&tpl, keyed ? job->keys[k] : NULL,
+		                                      keyed ? job->key_count[k] : 0, NULL, 0);
 		if (h + spans[e].len > VL_ENTRY_MAX) {
 			*ret = send_error(s, r->conn, MHD_HTTP_CONTENT_TOO_LARGE,
 			                  VS_REJ_ENTRY_TOO_LARGE, "entry_too_large",
@@ -557,6 +559,9 @@ static int build_job(struct request *r, const vs_span *spans, size_t n, enum MHD
 		}
 		total += h + spans[e].len;
 	}
+	/* The body's share of the budget passes to the envelopes, which
+	 * replace it (the body is freed once they are built). */
+	reserve_release(r);
 	if (reserve(r, total) < 0) {
 		*ret = send_error(s, r->conn, MHD_HTTP_SERVICE_UNAVAILABLE, VS_REJ_QUEUE_FULL,
 		                  "queue_full", "the server holds too much unwritten data; retry");
@@ -569,9 +574,10 @@ static int build_job(struct request *r, const vs_span *spans, size_t n, enum MHD
 	size_t off = 0;
 	for (size_t e = 0; e < n; e++) {
 		int keyed = job->n_keys && (per_event_keys || e == 0);
-		env.idem_key = keyed ? job->keys[per_event_keys ? e : 0] : NULL;
-		env.request_events = keyed ? job->key_count[per_event_keys ? e : 0] : 0;
-		size_t h = vs_envelope_write_header(&env, job->buf + off, total - off);
+		size_t k = per_event_keys ? e : 0;
+		size_t h = vs_envelope_template_write(&tpl, keyed ? job->keys[k] : NULL,
+		                                      keyed ? job->key_count[k] : 0, job->buf + off,
+		                                      total - off);
 		memcpy(job->buf + off + h, r->body + spans[e].off, spans[e].len);
 		job->entries[e] = (vl_entry){job->buf + off, h + spans[e].len};
 		vl_leaf_hash(job->buf + off, h + spans[e].len, r->leaf[e]);
@@ -630,6 +636,26 @@ static enum MHD_Result ingest_body_done(struct request *r)
 	return MHD_YES;
 }
 
+/* ,{"index":N,"leaf_hash": (without the comma for the first event) */
+static size_t put_index(char *out, int comma, uint64_t index)
+{
+	static const char head[] = "{\"index\":", mid[] = ",\"leaf_hash\":";
+	size_t o = 0;
+	if (comma)
+		out[o++] = ',';
+	memcpy(out + o, head, sizeof head - 1);
+	o += sizeof head - 1;
+	char digits[24];
+	int d = 0;
+	do
+		digits[d++] = (char)('0' + index % 10);
+	while ((index /= 10) != 0);
+	while (d > 0)
+		out[o++] = digits[--d];
+	memcpy(out + o, mid, sizeof mid - 1);
+	return o + sizeof mid - 1;
+}
+
 static size_t json_b64(const uint8_t *h, char *out)
 {
 	out[0] = '"';
@@ -684,8 +710,7 @@ static enum MHD_Result ingest_answer(struct request *r)
 		} else if (job->slot[e] <= -2) {
 			memcpy(r->leaf[e], r->leaf[-2 - job->slot[e]], VL_HASH_SIZE);
 		}
-		off += (size_t)snprintf(body + off, cap - off, "%s{\"index\":%" PRIu64 ",\"leaf_hash\":",
-		                        e ? "," : "", job->index[e]);
+		off += put_index(body + off, e > 0, job->index[e]);
 		off += json_b64(r->leaf[e], body + off);
 		if (replay)
 			off += (size_t)snprintf(body + off, cap - off, ",\"replayed\":true");
@@ -750,6 +775,7 @@ static enum MHD_Result ingest_headers(struct request *r, int *answered)
 		return send_error(s, c, MHD_HTTP_CONTENT_TOO_LARGE, VS_REJ_TOO_LARGE, "body_too_large",
 		                  "the body is %" PRIu64 " bytes; the limit is %" PRIu64, clen,
 		                  s->cfg.max_body_bytes);
+	r->declared = (size_t)clen;
 	const char *wait = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "wait");
 	if (wait && strcmp(wait, "checkpoint") != 0)
 		return send_error(s, c, MHD_HTTP_BAD_REQUEST, VS_REJ_BAD_REQUEST, "bad_query",
@@ -862,7 +888,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			return MHD_YES;
 		}
 		if (r->len + n > r->cap) {
-			size_t cap = r->cap ? r->cap : 4096;
+			/* The declared length when there is one, else doubling. */
+			size_t cap = r->cap ? r->cap : r->declared ? r->declared : 4096;
 			while (cap < r->len + n)
 				cap *= 2;
 			if (cap > s->cfg.max_body_bytes)
@@ -991,7 +1018,7 @@ int vs_http_start(vs_server *s, char *err, size_t errcap)
 		flags, 0, NULL, NULL, handle, s, MHD_OPTION_LISTEN_SOCKET, fd,
 		MHD_OPTION_THREAD_POOL_SIZE, pool, MHD_OPTION_CONNECTION_LIMIT,
 		(unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)idle_s,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(cfg->max_header_bytes + 16384),
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(cfg->max_header_bytes + 4096),
 		MHD_OPTION_NOTIFY_COMPLETED, request_done, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
 		MHD_OPTION_ARRAY, cert ? tls_opts : tls_opts + 2, MHD_OPTION_END);
 	free(cert);

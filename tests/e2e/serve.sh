@@ -361,6 +361,46 @@ check_output "SIGTERM with syslog listeners exits 0" 0 echo "$STOP_STATUS"
 URL="http://127.0.0.1:$PORT"
 
 # ------------------------------------------------------------------
+# Limits: events per request, the memory budget (503 + Retry-After),
+# header size, connections.
+
+cat >limits.ini <<EOF
+[server]
+max_body_bytes = 64KiB
+queue_max_bytes = 64KiB
+max_events_per_request = 5
+queue_max_events = 5
+max_connections = 4
+max_header_bytes = 1KiB
+request_timeout = 5s
+EOF
+start_server --config limits.ini
+TOKEN=$(cat "$DATA/admin.token")
+SIZE_BEFORE=$(log_size)
+head -6 "$VL_EXAMPLES/audit-events.ndjson" >six.ndjson
+post /v1/logs/default/events application/x-ndjson six.ndjson
+expect_status "more events than max_events_per_request is 413" 413 too_many_events
+head -5 "$VL_EXAMPLES/audit-events.ndjson" >five.ndjson
+post /v1/logs/default/events application/x-ndjson five.ndjson
+expect_status "max_events_per_request events are accepted" 200
+SIZE_BEFORE=$((SIZE_BEFORE + 5))
+# A slow upload holds 40 KB of the 64 KiB budget; a second 40 KB request
+# meanwhile gets 503 with Retry-After; the first then completes.
+python3 "$E2E_DIR/serve_budget.py" "$PORT" "$TOKEN" >budget.out
+check "budget full: 503" bash -c "sed -n 1p budget.out | grep -q ' 503 '"
+check "budget full: Retry-After" bash -c "sed -n 2p budget.out | grep -q True"
+check "budget full: JSON error queue_full" bash -c "sed -n 3p budget.out | grep -q '\"code\":\"queue_full\"'"
+check "the request holding the budget completes" bash -c "sed -n 4p budget.out | grep -q ' 200 '"
+SIZE_BEFORE=$((SIZE_BEFORE + 1))
+curl -sS -o /dev/null -w '%{http_code}' -H "X-Long: $(printf "x%.0s" $(seq 8000))" "$URL/healthz" >"$WORK/status" 2>/dev/null
+check_output "a header over max_header_bytes is refused (431)" 431 cat "$WORK/status"
+python3 "$E2E_DIR/serve_conns.py" "$PORT" >conns.out
+check_output "a connection beyond max_connections is closed; one after is served" "refused
+answered" cat conns.out
+check_output "the limits wrote nothing they refused" "$SIZE_BEFORE" log_size
+stop_server
+
+# ------------------------------------------------------------------
 # Start-up refuses bad configuration with one clear message.
 
 check_fails "unknown option" 2 "unrecognized|unknown|invalid" "$VL_BIN" serve --bogus
