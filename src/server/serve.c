@@ -399,6 +399,53 @@ static double checkpoint_size(void *arg)
 	return d;
 }
 
+/* Syslog listener counters, read at scrape time. */
+enum { SL_MESSAGES, SL_PARSE, SL_OVERSIZE, SL_FRAMING, SL_SINK, SL_CONNECTIONS, SL__COUNT };
+struct syslog_metric {
+	vs_log *log;
+	int field;
+};
+
+static double syslog_counter(void *arg)
+{
+	const struct syslog_metric *m = arg;
+	if (!m->log->syslog)
+		return 0;
+	vs_syslog_counters c;
+	vs_syslog_stats(m->log->syslog, &c);
+	const uint64_t v[SL__COUNT] = {c.messages,       c.reject_parse, c.reject_oversize,
+	                               c.reject_framing, c.reject_sink,  c.connections_current};
+	return (double)v[m->field];
+}
+
+static int register_syslog_metrics(vs_metrics *m, vs_log *l)
+{
+	static const char *const reasons[] = {"parse", "oversize", "framing", "sink"};
+	struct syslog_metric *sm = calloc(SL__COUNT, sizeof *sm);
+	if (!sm)
+		return -1;
+	l->syslog_metrics = sm;
+	char labels[160];
+	for (int f = 0; f < SL__COUNT; f++) {
+		sm[f] = (struct syslog_metric){l, f};
+		const char *name = f == SL_MESSAGES      ? "vellum_syslog_messages"
+		                   : f == SL_CONNECTIONS ? "vellum_syslog_connections"
+		                                         : "vellum_syslog_rejects";
+		const char *help = f == SL_MESSAGES ? "Syslog messages logged since start."
+		                   : f == SL_CONNECTIONS
+		                           ? "Open syslog TCP and TLS connections."
+		                           : "Syslog messages refused since start, by reason.";
+		if (f == SL_MESSAGES || f == SL_CONNECTIONS)
+			snprintf(labels, sizeof labels, "log=\"%s\"", l->cfg->name);
+		else
+			snprintf(labels, sizeof labels, "log=\"%s\",reason=\"%s\"", l->cfg->name,
+			         reasons[f - SL_PARSE]);
+		if (vs_gauge_fn_add(m, name, help, labels, syslog_counter, &sm[f]) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int register_metrics(vs_server *s)
 {
 	static const double latency[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
@@ -461,6 +508,9 @@ static int register_metrics(vs_server *s)
 		                log_size, l);
 		vs_gauge_fn_add(m, "vellum_checkpoint_entries",
 		                "Entries covered by the newest checkpoint.", labels, checkpoint_size, l);
+		if ((l->cfg->syslog_tcp || l->cfg->syslog_udp || l->cfg->syslog_tls) &&
+		    register_syslog_metrics(m, l) != 0)
+			return -1;
 	}
 	return 0;
 }
@@ -687,6 +737,7 @@ out:
 			}
 		}
 		vs_idem_free(l->idem);
+		free(l->syslog_metrics);
 		free(l->vkey);
 	}
 	if (code == CLI_EXIT_OK)

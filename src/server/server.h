@@ -99,6 +99,7 @@ typedef struct vs_log {
 	pthread_t committers[VS_COMMITTERS], checkpointer;
 	int threads_started;
 	void *syslog;                /* vs_syslog_server * */
+	void *syslog_metrics;        /* what the syslog gauges read */
 	/* metrics */
 	vs_counter *m_events, *m_bytes, *m_commits, *m_checkpoints, *m_replayed;
 	vs_histogram *m_fsync, *m_commit_events, *m_ack_to_cp;

@@ -297,6 +297,7 @@ port, tport, ex, ca = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[
 s = socket.create_connection(("127.0.0.1", port))
 s.sendall(open(ex + "/syslog-rfc5424-octet-counted.bin", "rb").read())
 s.sendall(open(ex + "/syslog-rfc3164.txt", "rb").read())
+s.sendall(b"<999> this is not syslog\n")
 s.close()
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 u.sendto(b"<134>1 2026-11-26T12:00:00Z host app 1 - - udp message one", ("127.0.0.1", port))
@@ -316,6 +317,9 @@ print(n)' "$VL_EXAMPLES/syslog-rfc5424-octet-counted.bin")
 N3164=$(grep -c . "$VL_EXAMPLES/syslog-rfc3164.txt")
 SIZE1=$(curl -s --cacert tls.crt "$URL/metrics" | sed -n 's/^vellum_log_entries{log="default"} \([0-9]*\)$/\1/p')
 check_output "syslog TCP (both framings), UDP and TLS messages all logged" "$((N5424 + N3164 + 2))" echo $((SIZE1 - SIZE0))
+curl -s --cacert tls.crt "$URL/metrics" >metrics2.txt
+check "syslog messages counted" grep -q "^vellum_syslog_messages{log=\"default\"} $((N5424 + N3164 + 2))\$" metrics2.txt
+check "a line that is not syslog is refused and counted" grep -q '^vellum_syslog_rejects{log="default",reason="parse"} 1$' metrics2.txt
 LAST=$((SIZE1 - 1))
 FOUND=0
 for i in $(seq "$SIZE0" "$LAST"); do
