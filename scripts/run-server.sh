@@ -40,7 +40,9 @@ post() { # PATH CONTENT_TYPE FILE: prints how many events were acknowledged
 	curl -sS --fail-with-body -H "Authorization: Bearer $TOKEN" -H "Content-Type: $2" \
 		--data-binary "@$3" "$URL$1" |
 		python3 -c 'import json,sys; d=json.load(sys.stdin); e=d["events"]
-print("  %d events durable, indexes %d..%d" % (len(e), e[0]["index"], e[-1]["index"]))'
+r=sum(1 for x in e if x.get("replayed"))
+print("  %d events durable, indexes %d..%d%s" % (len(e), e[0]["index"], e[-1]["index"],
+      " (%d already in the log: retries are not written twice)" % r if r else ""))'
 }
 
 step "send audit events as NDJSON ($(grep -c . "$EXAMPLES/audit-events.ndjson") lines)"
