@@ -213,16 +213,14 @@ check_output "bad input changed nothing" "$SIZE_BEFORE" log_size
 # ------------------------------------------------------------------
 # Tokens: scopes, SIGHUP reload, 403 vs 401.
 
-LINE=$(python3 - <<'EOF'
-import hashlib
-tok = "vlt_" + "r" * 43
-print("reader sha256:" + hashlib.sha256(tok.encode()).hexdigest() + " default:read")
-EOF
-)
-echo "$LINE" >>"$DATA/tokens"
+READER=$(vellum token reader default:read --file "$DATA/tokens" 2>/dev/null)
+check "vellum token prints a new token" bash -c "[[ '$READER' =~ ^vlt_[A-Za-z0-9_-]{43}\$ ]]"
+check_output "the token file stays mode 0600" 600 stat -c %a "$DATA/tokens"
+check_fails "vellum token refuses a name already in the file" 2 "duplicate name" vellum token reader default:append --file "$DATA/tokens"
+curl -sS -o "$WORK/body" -w '%{http_code}' -H "Authorization: Bearer $READER" "$URL/v1/logs/default/proof/inclusion?index=0" >"$WORK/status"
+expect_status "a new token is unknown until SIGHUP" 401 invalid_token
 kill -HUP "$SERVER_PID"
 sleep 0.5
-READER="vlt_$(printf 'r%.0s' $(seq 43))"
 curl -sS -o "$WORK/body" -w '%{http_code}' -H "Authorization: Bearer $READER" -H 'Content-Type: application/json' \
 	--data-binary @one.json "$URL/v1/logs/default/events" >"$WORK/status"
 expect_status "read-only token cannot append: 403" 403 forbidden
@@ -413,9 +411,9 @@ check_fails "bad config value names the line" 2 "line 2.*max_body_bytes" "$VL_BI
 printf '[server]\nno_such_key = 1\n' >bad.ini
 check_fails "unknown config key" 2 "no_such_key" "$VL_BIN" serve --data "$DATA" --config bad.ini
 BPORT=$(free_port)
-python3 -c 'import socket,time; s=socket.socket(); s.bind(("127.0.0.1", '"$BPORT"')); s.listen(); time.sleep(6)' &
+python3 -c 'import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1", '"$BPORT"')); s.listen(); time.sleep(6)' &
 BLOCK=$!
-sleep 0.5
+wait_port "$BPORT"
 check_fails "port in use" 2 "127.0.0.1:$BPORT.*in use" timeout 5 "$VL_BIN" serve --data "$DATA" --listen "127.0.0.1:$BPORT"
 kill $BLOCK 2>/dev/null
 wait $BLOCK 2>/dev/null
