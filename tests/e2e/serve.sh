@@ -400,6 +400,10 @@ python3 "$E2E_DIR/serve_conns.py" "$PORT" >conns.out
 check_output "a connection beyond max_connections is closed; one after is served" "refused
 answered" cat conns.out
 check_output "the limits wrote nothing they refused" "$SIZE_BEFORE" log_size
+# This configuration names no log, so its default log is not public.
+check_fails "a log that is not public cannot be read without a token" 3 "401" \
+	"$VL_BIN" verify "$URL/logs/default/" --vkey "$VKEY"
+check "vellum verify sends VELLUM_TOKEN" env VELLUM_TOKEN="$TOKEN" "$VL_BIN" verify "$URL/logs/default/" --vkey "$VKEY"
 stop_server
 
 # ------------------------------------------------------------------
