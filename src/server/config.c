@@ -129,19 +129,6 @@ static const char *const level_names[] = {"debug", "info", "warn", "error"};
 /* ------------------------------------------------------------------ */
 /* messages                                                            */
 
-static int fail(char *err, size_t cap, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t cap, int code, const char *fmt, ...)
-{
-	if (err != NULL && cap > 0) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, cap, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
 
 /* s as printable ASCII for a message: other bytes become '?', and more
  * than SHOW_MAX characters are cut with "...". */
@@ -854,12 +841,12 @@ int vs_config_parse(const char *text, size_t len, vs_config *c, char *err, size_
 	if (err != NULL && errcap > 0)
 		err[0] = '\0';
 	if (c == NULL || (text == NULL && len > 0))
-		return fail(err, errcap, VL_EINVAL, "no configuration");
+		return vs_fail(err, errcap, VL_EINVAL, "no configuration");
 	if (len > VS_CONFIG_FILE_MAX)
-		return fail(err, errcap, VL_ETOOBIG, "configuration larger than %u bytes",
+		return vs_fail(err, errcap, VL_ETOOBIG, "configuration larger than %u bytes",
 		            VS_CONFIG_FILE_MAX);
 	if (config_copy(&work, c) != 0)
-		return fail(err, errcap, VL_ENOMEM, "out of memory");
+		return vs_fail(err, errcap, VL_ENOMEM, "out of memory");
 	memset(&p, 0, sizeof p);
 	p.c = &work;
 	p.text = text;
@@ -904,16 +891,16 @@ int vs_config_load(const char *path, vs_config *c, char *err, size_t errcap)
 	if (err != NULL && errcap > 0)
 		err[0] = '\0';
 	if (path == NULL || c == NULL)
-		return fail(err, errcap, VL_EINVAL, "no configuration file");
+		return vs_fail(err, errcap, VL_EINVAL, "no configuration file");
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
-		return fail(err, errcap, -errno, "%s: %s", path, strerror(errno));
+		return vs_fail(err, errcap, -errno, "%s: %s", path, strerror(errno));
 	rc = vs_read_fd(fd, path, VS_CONFIG_FILE_MAX, &buf, &len, err, errcap);
 	if (rc != 0)
 		goto done;
 	rc = vs_config_parse(buf, len, c, msg, sizeof msg);
 	if (rc != 0)
-		fail(err, errcap, rc, "%s: %s", path, msg);
+		vs_fail(err, errcap, rc, "%s: %s", path, msg);
 done:
 	free(buf);
 	close(fd);
@@ -988,7 +975,7 @@ static int check_values(const void *base, const struct key *keys, size_t n, cons
 			int rc = set_value(NULL, k, s != NULL ? s : "", &why);
 			if (rc != 0) {
 				show(shown, s != NULL ? s : "");
-				return fail(err, errcap, VL_EFORMAT, "%s %s = %s: %s", label,
+				return vs_fail(err, errcap, VL_EFORMAT, "%s %s = %s: %s", label,
 				            k->name, shown, why);
 			}
 		} else if (k->type == T_DUR || k->type == T_SIZE || k->type == T_COUNT) {
@@ -997,7 +984,7 @@ static int check_values(const void *base, const struct key *keys, size_t n, cons
 			if (v < k->min || v > k->max) {
 				fmt_value(val, sizeof val, k->type, v);
 				fmt_range(range, sizeof range, k);
-				return fail(err, errcap, VL_EFORMAT, "%s %s = %s: out of range%s",
+				return vs_fail(err, errcap, VL_EFORMAT, "%s %s = %s: out of range%s",
 				            label, k->name, val, range);
 			}
 		} else {
@@ -1005,7 +992,7 @@ static int check_values(const void *base, const struct key *keys, size_t n, cons
 			memcpy(&v, field, sizeof v);
 			int hi = k->type == T_LEVEL ? VS_LOG_ERROR : 1;
 			if (v < 0 || v > hi)
-				return fail(err, errcap, VL_EFORMAT, "%s %s = %d: out of range",
+				return vs_fail(err, errcap, VL_EFORMAT, "%s %s = %d: out of range",
 				            label, k->name, v);
 		}
 	}
@@ -1017,7 +1004,7 @@ static int both_or_neither(const char *a, const char *b, const char *label, cons
 {
 	if ((a == NULL) == (b == NULL))
 		return 0;
-	return fail(err, errcap, VL_EFORMAT, "%s %s is set but %s is not (set both or neither)",
+	return vs_fail(err, errcap, VL_EFORMAT, "%s %s is set but %s is not (set both or neither)",
 	            label, a != NULL ? an : bn, a != NULL ? bn : an);
 }
 
@@ -1034,14 +1021,14 @@ static int check_server(const vs_config *c, char *err, size_t errcap)
 	if (c->queue_max_events < c->max_events_per_request) {
 		snprintf(a, sizeof a, "%llu", (unsigned long long)c->queue_max_events);
 		snprintf(b, sizeof b, "%llu", (unsigned long long)c->max_events_per_request);
-		return fail(err, errcap, VL_EFORMAT,
+		return vs_fail(err, errcap, VL_EFORMAT,
 		            "[server] queue_max_events = %s: less than max_events_per_request = %s",
 		            a, b);
 	}
 	if (c->queue_max_bytes < c->max_body_bytes) {
 		fmt_size(a, sizeof a, c->queue_max_bytes);
 		fmt_size(b, sizeof b, c->max_body_bytes);
-		return fail(err, errcap, VL_EFORMAT,
+		return vs_fail(err, errcap, VL_EFORMAT,
 		            "[server] queue_max_bytes = %s: less than max_body_bytes = %s", a, b);
 	}
 	return 0;
@@ -1054,7 +1041,7 @@ static int check_log(const vs_log_config *l, char *err, size_t errcap)
 	size_t n = strnlen(l->name, sizeof l->name);
 	if (n == sizeof l->name || !log_name_valid(l->name, n)) {
 		show(shown, n == sizeof l->name ? "" : l->name);
-		return fail(err, errcap, VL_EFORMAT,
+		return vs_fail(err, errcap, VL_EFORMAT,
 		            "[log %s]: a log name is 1 to 64 of A-Z a-z 0-9 . _ - "
 		            "(and not . or ..)",
 		            shown);
@@ -1068,7 +1055,7 @@ static int check_log(const vs_log_config *l, char *err, size_t errcap)
 	if (rc != 0)
 		return rc;
 	if (l->syslog_tls == NULL && l->syslog_tls_cert != NULL)
-		return fail(err, errcap, VL_EFORMAT,
+		return vs_fail(err, errcap, VL_EFORMAT,
 		            "%s syslog_tls_cert is set but syslog_tls is not (no listener uses it)",
 		            label);
 	return 0;
@@ -1079,7 +1066,7 @@ static int check_log(const vs_log_config *l, char *err, size_t errcap)
 static int check_log_tls(const vs_log_config *l, char *err, size_t errcap)
 {
 	if (l->syslog_tls != NULL && (l->syslog_tls_cert == NULL || l->syslog_tls_key == NULL))
-		return fail(err, errcap, VL_EFORMAT,
+		return vs_fail(err, errcap, VL_EFORMAT,
 		            "[log %s] syslog_tls needs a certificate: set syslog_tls_cert and "
 		            "syslog_tls_key, or [server] tls_cert and tls_key",
 		            l->name);
@@ -1100,12 +1087,12 @@ static int check_unique(const vs_config *c, char *err, size_t errcap)
 	for (size_t i = 0; i < c->n_logs; i++)
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(c->logs[i].name, c->logs[j].name) == 0)
-				return fail(err, errcap, VL_EFORMAT, "[log %s]: duplicate log",
+				return vs_fail(err, errcap, VL_EFORMAT, "[log %s]: duplicate log",
 				            c->logs[i].name);
 	size_t np = 0;
 	struct path_use *u = calloc(2 * c->n_logs + 1, sizeof *u);
 	if (u == NULL)
-		return fail(err, errcap, VL_ENOMEM, "out of memory");
+		return vs_fail(err, errcap, VL_ENOMEM, "out of memory");
 	u[np++] = (struct path_use){c->token_file, NULL, "token_file"};
 	for (size_t i = 0; i < c->n_logs; i++) {
 		u[np++] = (struct path_use){c->logs[i].dir, c->logs[i].name, "dir"};
@@ -1121,7 +1108,7 @@ static int check_unique(const vs_config *c, char *err, size_t errcap)
 			else
 				snprintf(who, sizeof who, "[log %s] %s", u[j].log, u[j].key);
 			show(shown, u[i].path);
-			rc = fail(err, errcap, VL_EFORMAT, "[log %s] %s = %s: the same path as %s",
+			rc = vs_fail(err, errcap, VL_EFORMAT, "[log %s] %s = %s: the same path as %s",
 			          u[i].log, u[i].key, shown, who);
 		}
 	free(u);
@@ -1209,7 +1196,7 @@ static int check_listeners(const vs_config *c, char *err, size_t errcap)
 	size_t n = 0;
 	int rc = 0;
 	if (ls == NULL)
-		return fail(err, errcap, VL_ENOMEM, "out of memory");
+		return vs_fail(err, errcap, VL_ENOMEM, "out of memory");
 	add_listener(ls, &n, 0, c->listen, "[server]", "listen");
 	for (size_t i = 0; i < c->n_logs; i++) {
 		const vs_log_config *l = &c->logs[i];
@@ -1222,7 +1209,7 @@ static int check_listeners(const vs_config *c, char *err, size_t errcap)
 		for (size_t j = 0; j < i && rc == 0; j++)
 			if (collide(&ls[i], &ls[j])) {
 				show(shown, ls[i].value);
-				rc = fail(err, errcap, VL_EFORMAT,
+				rc = vs_fail(err, errcap, VL_EFORMAT,
 				          "%s = %s: the same address as %s = %s", ls[i].who, shown,
 				          ls[j].who, ls[j].value);
 			}
@@ -1235,22 +1222,22 @@ int vs_config_finish(vs_config *c, char *err, size_t errcap)
 	if (err != NULL && errcap > 0)
 		err[0] = '\0';
 	if (c == NULL)
-		return fail(err, errcap, VL_EINVAL, "no configuration");
+		return vs_fail(err, errcap, VL_EINVAL, "no configuration");
 	if (c->data == NULL)
-		return fail(err, errcap, VL_EFORMAT, "[server] data: not set");
+		return vs_fail(err, errcap, VL_EFORMAT, "[server] data: not set");
 	if (c->listen == NULL)
-		return fail(err, errcap, VL_EFORMAT, "[server] listen: not set");
+		return vs_fail(err, errcap, VL_EFORMAT, "[server] listen: not set");
 	if (c->n_logs == 0 || c->logs == NULL)
-		return fail(err, errcap, VL_EFORMAT, "no log: add a [log NAME] section");
+		return vs_fail(err, errcap, VL_EFORMAT, "no log: add a [log NAME] section");
 	if (c->n_logs > VS_CONFIG_LOGS_MAX)
-		return fail(err, errcap, VL_ETOOBIG, "more than %d logs", VS_CONFIG_LOGS_MAX);
+		return vs_fail(err, errcap, VL_ETOOBIG, "more than %d logs", VS_CONFIG_LOGS_MAX);
 	int rc = check_server(c, err, errcap);
 	for (size_t i = 0; i < c->n_logs && rc == 0; i++)
 		rc = check_log(&c->logs[i], err, errcap);
 	if (rc != 0)
 		return rc;
 	if (fill_derived(c) != 0)
-		return fail(err, errcap, VL_ENOMEM, "out of memory");
+		return vs_fail(err, errcap, VL_ENOMEM, "out of memory");
 	for (size_t i = 0; i < c->n_logs && rc == 0; i++)
 		rc = check_log_tls(&c->logs[i], err, errcap);
 	if (rc == 0)

@@ -36,6 +36,7 @@
 #include "envelope.h"
 #include "ingest_parse.h"
 #include "note.h"
+#include "readfile.h"
 #include "route.h"
 #include "server.h"
 #include "sha256.h"
@@ -204,32 +205,15 @@ static unsigned authorize(vs_server *s, struct MHD_Connection *c, const vs_log *
 /* ------------------------------------------------------------------ */
 /* Read API.                                                           */
 
+/* A whole file; -errno when it cannot be opened (-ENOENT: absent). */
 static int read_whole(const char *path, size_t max, char **out, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	struct stat st;
-	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size > max) {
-		close(fd);
-		return VL_ETOOBIG;
-	}
-	char *buf = malloc((size_t)st.st_size + 1);
-	size_t got = 0;
-	while (buf && got < (size_t)st.st_size) {
-		ssize_t n = pread(fd, buf + got, (size_t)st.st_size - got, (off_t)got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
+	int rc = vs_read_fd(fd, path, max, out, len, NULL, 0);
 	close(fd);
-	if (!buf || got != (size_t)st.st_size) {
-		free(buf);
-		return VL_ECORRUPT;
-	}
-	*out = buf;
-	*len = got;
-	return 0;
+	return rc;
 }
 
 #define BUNDLE_MAX ((size_t)VL_TILE_WIDTH * (VL_ENTRY_MAX + 2))

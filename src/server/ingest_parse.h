@@ -133,7 +133,7 @@ int vs_body_split(enum vs_body_kind kind, const uint8_t *body, size_t len, vs_sp
  * Find the top-level member KEY (a NUL-terminated UTF-8 string, compared
  * with the member name after unescaping) of the JSON object obj[0 .. len),
  * normally an event span from vs_body_split.  If its value is a string,
- * write it unescaped (\uXXXX escapes, surrogate pairs included, become
+ * write it unescaped (\u escapes of four hex digits, surrogate pairs included, become
  * UTF-8) and NUL-terminated to out[0 .. cap) and return its length in
  * bytes; an escaped "\u0000" is copied as a NUL byte, so a length other
  * than strlen(out) means the string holds one.  Returns -1 if the member

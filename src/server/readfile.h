@@ -1,5 +1,6 @@
 /*
- * readfile.h — read a small file (configuration, tokens) whole, with a cap.
+ * readfile.h — messages and whole small files, shared by the configuration,
+ * token and tile readers of the server.
  *
  * Copyright 2026 The vellum Authors
  * SPDX-License-Identifier: Apache-2.0
@@ -8,6 +9,11 @@
 #define VS_READFILE_H
 
 #include <stddef.h>
+
+/* Format a message into err[cap] (err may be NULL when cap is 0) and
+ * return CODE. */
+int vs_fail(char *err, size_t cap, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /*
  * Read everything from FD (opened on PATH, named in messages) into a

@@ -309,7 +309,8 @@ static int syslog_sink(void *ctx, const vs_syslog_delivery *d)
 		                                                                 : "text/plain",
 		.peer = d->peer,
 	};
-	size_t h = vs_envelope_header_len(&env);
+	uint8_t head[sizeof(((vs_envelope_template *)0)->prefix) + 128];
+	size_t h = vs_envelope_write_header(&env, head, sizeof head);
 	if (h == 0 || h + d->len > VL_ENTRY_MAX) {
 		vs_counter_inc(l->server->m_rejects[VS_REJ_SYSLOG], 1);
 		return -1;
@@ -318,7 +319,7 @@ static int syslog_sink(void *ctx, const vs_syslog_delivery *d)
 	int rc = VL_ENOMEM;
 	if (job && (job->buf = malloc(h + d->len)) && (job->entries = calloc(1, sizeof(vl_entry))) &&
 	    (job->slot = calloc(1, sizeof(long))) && (job->index = calloc(1, sizeof(uint64_t)))) {
-		vs_envelope_write_header(&env, job->buf, h);
+		memcpy(job->buf, head, h);
 		memcpy(job->buf + h, d->msg, d->len);
 		job->entries[0] = (vl_entry){job->buf, h + d->len};
 		job->n_entries = job->n_events = 1;

@@ -75,19 +75,6 @@ struct vs_tokens {
 /* ------------------------------------------------------------------ */
 /* messages                                                            */
 
-static int fail(char *err, size_t cap, int code, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t cap, int code, const char *fmt, ...)
-{
-	if (err != NULL && cap > 0) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(err, cap, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
 
 static void clear_err(char *err, size_t cap)
 {
@@ -186,29 +173,29 @@ static int parse_scopes(const char *s, size_t n, struct grant *g, size_t *count,
 {
 	size_t k = 0;
 	if (n == 0)
-		return fail(err, errcap, VL_EFORMAT, "%sno scopes (use LOG:SCOPE,...)", where);
+		return vs_fail(err, errcap, VL_EFORMAT, "%sno scopes (use LOG:SCOPE,...)", where);
 	for (size_t i = 0; i <= n; k++) {
 		const char *item = s + i;
 		const char *comma = memchr(item, ',', n - i);
 		size_t len = comma != NULL ? (size_t)(comma - item) : n - i;
 		const char *colon = memchr(item, ':', len);
 		if (len == 0)
-			return fail(err, errcap, VL_EFORMAT,
+			return vs_fail(err, errcap, VL_EFORMAT,
 			            "%sscope %zu is empty (scopes are separated by one ',')", where,
 			            k + 1);
 		if (colon == NULL)
-			return fail(err, errcap, VL_EFORMAT,
+			return vs_fail(err, errcap, VL_EFORMAT,
 			            "%sscope %zu has no ':' (use LOG:SCOPE, e.g. default:append)",
 			            where, k + 1);
 		size_t log_len = (size_t)(colon - item), word_len = len - log_len - 1;
 		if (!log_valid(item, log_len))
-			return fail(err, errcap, VL_EFORMAT,
+			return vs_fail(err, errcap, VL_EFORMAT,
 			            "%sscope %zu: the log must be '*' or 1 to 64 of "
 			            "A-Z a-z 0-9 . _ -",
 			            where, k + 1);
 		unsigned bits = scope_bits(colon + 1, word_len);
 		if (bits == 0)
-			return fail(err, errcap, VL_EFORMAT,
+			return vs_fail(err, errcap, VL_EFORMAT,
 			            "%sscope %zu of log '%.*s': not append, read or admin", where,
 			            k + 1, (int)log_len, item);
 		if (g != NULL) {
@@ -277,25 +264,25 @@ static int parse_line(struct parser *p, const char *line, size_t n, size_t linen
 	char where[48];
 	size_t nf = split_fields(line, n, f, fl);
 	if (nf != 3)
-		return fail(err, errcap, VL_EFORMAT,
+		return vs_fail(err, errcap, VL_EFORMAT,
 		            "line %zu: expected 3 fields 'NAME sha256:HEX SCOPES', found %zu",
 		            lineno, nf);
 	const char *why = name_problem(f[0], fl[0]);
 	if (why != NULL)
-		return fail(err, errcap, VL_EFORMAT, "line %zu: the name %s", lineno, why);
+		return vs_fail(err, errcap, VL_EFORMAT, "line %zu: the name %s", lineno, why);
 	if (p->n == VS_TOKENS_MAX)
-		return fail(err, errcap, VL_ETOOBIG, "line %zu: more than %d tokens", lineno,
+		return vs_fail(err, errcap, VL_ETOOBIG, "line %zu: more than %d tokens", lineno,
 		            VS_TOKENS_MAX);
 	struct entry *ne = grow(p->e, &p->cap, p->n + 1, sizeof *p->e);
 	if (ne == NULL)
-		return fail(err, errcap, VL_ENOMEM, "out of memory");
+		return vs_fail(err, errcap, VL_ENOMEM, "out of memory");
 	p->e = ne;
 	struct entry *e = &p->e[p->n];
 	memcpy(e->name, f[0], fl[0]);
 	e->name[fl[0]] = '\0';
 	e->line = lineno;
 	if (parse_hash(f[1], fl[1], e->hash) != 0)
-		return fail(err, errcap, VL_EFORMAT,
+		return vs_fail(err, errcap, VL_EFORMAT,
 		            "line %zu: the hash of '%s' must be 'sha256:' and 64 lowercase hex "
 		            "digits",
 		            lineno, e->name);
@@ -304,7 +291,7 @@ static int parse_line(struct parser *p, const char *line, size_t n, size_t linen
 	    0xc8, 0x99, 0x6f, 0xb9, 0x24, 0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b,
 	    0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55};
 	if (memcmp(e->hash, empty_hash, HASH_SIZE) == 0)
-		return fail(err, errcap, VL_EFORMAT,
+		return vs_fail(err, errcap, VL_EFORMAT,
 		            "line %zu: the hash of '%s' is that of the empty string", lineno,
 		            e->name);
 	snprintf(where, sizeof where, "line %zu: ", lineno);
@@ -314,7 +301,7 @@ static int parse_line(struct parser *p, const char *line, size_t n, size_t linen
 		return rc;
 	struct grant *ng_arr = grow(p->g, &p->cap_grants, p->n_grants + ng, sizeof *p->g);
 	if (ng_arr == NULL)
-		return fail(err, errcap, VL_ENOMEM, "out of memory");
+		return vs_fail(err, errcap, VL_ENOMEM, "out of memory");
 	p->g = ng_arr;
 	rc = parse_scopes(f[2], fl[2], p->g + p->n_grants, &ng, where, err, errcap);
 	if (rc != 0)
@@ -401,10 +388,10 @@ int vs_tokens_parse(const char *text, size_t len, vs_tokens **out, char *err, si
 
 	clear_err(err, errcap);
 	if (out == NULL || (text == NULL && len > 0))
-		return fail(err, errcap, VL_EINVAL, "no token file text");
+		return vs_fail(err, errcap, VL_EINVAL, "no token file text");
 	*out = NULL;
 	if (len > VS_TOKENS_FILE_MAX)
-		return fail(err, errcap, VL_ETOOBIG, "token file larger than %u bytes",
+		return vs_fail(err, errcap, VL_ETOOBIG, "token file larger than %u bytes",
 		            VS_TOKENS_FILE_MAX);
 	for (size_t i = 0; i < len && rc == 0;) {
 		const char *line = text + i;
@@ -413,7 +400,7 @@ int vs_tokens_parse(const char *text, size_t len, vs_tokens **out, char *err, si
 		i += n + 1;
 		lineno++;
 		if (memchr(line, '\0', n) != NULL) {
-			rc = fail(err, errcap, VL_EFORMAT, "line %zu: NUL byte", lineno);
+			rc = vs_fail(err, errcap, VL_EFORMAT, "line %zu: NUL byte", lineno);
 			break;
 		}
 		while (n > 0 && is_blank((unsigned char)*line)) {
@@ -432,17 +419,17 @@ int vs_tokens_parse(const char *text, size_t len, vs_tokens **out, char *err, si
 	size_t dup_line;
 	int drc = find_duplicates(&p, &dup_line, dup_msg, sizeof dup_msg);
 	if (drc != 0) {
-		rc = fail(err, errcap, drc, "out of memory");
+		rc = vs_fail(err, errcap, drc, "out of memory");
 		goto done;
 	}
 	if (dup_line != 0 && (bad_line == 0 || dup_line < bad_line))
-		rc = fail(err, errcap, VL_EFORMAT, "%s", dup_msg);
+		rc = vs_fail(err, errcap, VL_EFORMAT, "%s", dup_msg);
 	if (rc != 0)
 		goto done;
 
 	vs_tokens *t = calloc(1, sizeof *t);
 	if (t == NULL) {
-		rc = fail(err, errcap, VL_ENOMEM, "out of memory");
+		rc = vs_fail(err, errcap, VL_ENOMEM, "out of memory");
 		goto done;
 	}
 	atomic_init(&t->refs, 1);
@@ -473,24 +460,24 @@ static int read_token_file(const char *path, char **buf, size_t *len, char *err,
 	 * refused as not regular right after. */
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
-		return fail(err, errcap, -errno, "%s: %s", path, strerror(errno));
+		return vs_fail(err, errcap, -errno, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) != 0) {
-		rc = fail(err, errcap, -errno, "%s: %s", path, strerror(errno));
+		rc = vs_fail(err, errcap, -errno, "%s: %s", path, strerror(errno));
 		goto done;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		rc = fail(err, errcap, VL_EKEY, "%s: not a regular file", path);
+		rc = vs_fail(err, errcap, VL_EKEY, "%s: not a regular file", path);
 		goto done;
 	}
 	if ((st.st_mode & 077) != 0) {
-		rc = fail(err, errcap, VL_EKEY,
+		rc = vs_fail(err, errcap, VL_EKEY,
 		          "%s: mode %04o gives group or others access to the tokens; "
 		          "chmod 600 the file",
 		          path, (unsigned)(st.st_mode & 07777));
 		goto done;
 	}
 	if (st.st_size > (off_t)VS_TOKENS_FILE_MAX) {
-		rc = fail(err, errcap, VL_ETOOBIG, "%s: larger than %u bytes", path,
+		rc = vs_fail(err, errcap, VL_ETOOBIG, "%s: larger than %u bytes", path,
 		          VS_TOKENS_FILE_MAX);
 		goto done;
 	}
@@ -515,14 +502,14 @@ int vs_tokens_load(const char *path, vs_tokens **out, char *err, size_t errcap)
 
 	clear_err(err, errcap);
 	if (path == NULL || out == NULL)
-		return fail(err, errcap, VL_EINVAL, "no token file path");
+		return vs_fail(err, errcap, VL_EINVAL, "no token file path");
 	*out = NULL;
 	int rc = read_token_file(path, &buf, &len, err, errcap);
 	if (rc != 0)
 		return rc;
 	rc = vs_tokens_parse(buf, len, out, msg, sizeof msg);
 	if (rc != 0)
-		fail(err, errcap, rc, "%s: %s", path, msg);
+		vs_fail(err, errcap, rc, "%s: %s", path, msg);
 	OPENSSL_cleanse(buf, len);
 	free(buf);
 	return rc;
@@ -671,20 +658,20 @@ int vs_token_generate(const char *name, const char *scopes, char *token_out, siz
 	if (line_out != NULL && line_cap > 0)
 		line_out[0] = '\0';
 	if (name == NULL || scopes == NULL || token_out == NULL || line_out == NULL)
-		return fail(err, errcap, VL_EINVAL, "no name, scopes or output buffer");
+		return vs_fail(err, errcap, VL_EINVAL, "no name, scopes or output buffer");
 	const char *why = name_problem(name, strlen(name));
 	if (why != NULL)
-		return fail(err, errcap, VL_EINVAL, "the token name %s", why);
+		return vs_fail(err, errcap, VL_EINVAL, "the token name %s", why);
 	rc = parse_scopes(scopes, strlen(scopes), NULL, &ng, "", err, errcap);
 	if (rc != 0)
 		return VL_EINVAL;
 	size_t line_len =
 	    strlen(name) + 1 + HASH_PREFIX_LEN + 2 * HASH_SIZE + 1 + strlen(scopes) + 1;
 	if (token_cap < VS_TOKEN_CAP || line_cap < line_len + 1)
-		return fail(err, errcap, VL_ETOOBIG, "output buffer too small");
+		return vs_fail(err, errcap, VL_ETOOBIG, "output buffer too small");
 	if (RAND_bytes(rnd, sizeof rnd) != 1) {
 		ERR_clear_error();
-		return fail(err, errcap, VL_EKEY, "no random bytes for a token");
+		return vs_fail(err, errcap, VL_EKEY, "no random bytes for a token");
 	}
 	memcpy(token_out, TOKEN_PREFIX, TOKEN_PREFIX_LEN);
 	encode_token_random(rnd, token_out + TOKEN_PREFIX_LEN);
