@@ -133,6 +133,7 @@ struct appender {
 struct checkpointer {
 	vl_log *log;
 	double until;
+	int flush; /* also write tiles every 100 ms, as vellum serve does */
 };
 
 static void *checkpointer_main(void *arg)
@@ -143,8 +144,11 @@ static void *checkpointer_main(void *arg)
 		int rc = vl_log_checkpoint(c->log, NULL);
 		if (rc)
 			die("checkpoint", rc);
-		for (int i = 0; i < 9 && now() < c->until; i++)
+		for (int i = 0; i < 9 && now() < c->until; i++) {
 			usleep(100000);
+			if (c->flush && (rc = vl_log_flush(c->log)) != 0)
+				die("flush", rc);
+		}
 	}
 	return NULL;
 }
@@ -194,21 +198,24 @@ static double disk_rate(const char *dir, size_t batch, double secs)
 	return rate;
 }
 
-static void bench_append(const char *dir, double ceiling)
+static void bench_append(const char *dir, double ceiling, size_t only_batch)
 {
 	size_t batches[] = {1, 100, 1000, 10000};
+	int flush = getenv("BENCH_FLUSH") != NULL;
 	/* Each run gets its own directory, deleted only at the very end: on a
 	 * file system mounted with online discard, deleting a large log slows
 	 * the syncs that follow for seconds. */
 	for (size_t b = 0; b < sizeof batches / sizeof *batches; b++)
 		for (int threads = 1; threads <= 2; threads++) {
+			if (only_batch && batches[b] != only_batch)
+				continue;
 			char sub[900];
 			snprintf(sub, sizeof sub, "%.800s-b%zu-t%d", dir, batches[b], threads);
 			vl_log *log = fresh_log(sub);
 			struct appender a[2];
 			pthread_t th[2];
 			double secs = 3.0, t0 = now();
-			struct checkpointer cp = {log, t0 + secs};
+			struct checkpointer cp = {log, t0 + secs, flush};
 			pthread_t cp_thread;
 			pthread_create(&cp_thread, NULL, checkpointer_main, &cp);
 			for (int t = 0; t < threads; t++) {
@@ -437,10 +444,10 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "ceiling")) {
 		printf("ceiling SHA-256 one core, 256-byte entries: %.0f entries/s\n", ceiling_rate());
-	} else if (!strcmp(cmd, "append") && argc == 3) {
+	} else if (!strcmp(cmd, "append") && (argc == 3 || argc == 4)) {
 		double c = ceiling_rate();
 		printf("ceiling SHA-256 one core, 256-byte entries: %.0f entries/s\n", c);
-		bench_append(argv[2], c);
+		bench_append(argv[2], c, argc == 4 ? strtoull(argv[3], NULL, 10) : 0);
 	} else if (!strcmp(cmd, "latency") && argc == 3) {
 		bench_latency(argv[2]);
 	} else if (!strcmp(cmd, "verify") && argc == 4) {

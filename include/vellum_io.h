@@ -76,6 +76,10 @@ struct vl_io {
 	 * descriptor (released by close) or -EWOULDBLOCK if another process
 	 * holds it. */
 	int (*lock)(void *ctx, const char *path);
+	/* Optional (may be NULL): [offset, offset+len) of FD is durable and
+	 * will not be read soon; the kernel may drop its cached pages
+	 * (posix_fadvise DONTNEED).  Contents are unaffected. */
+	int (*drop_cache)(void *ctx, int fd, uint64_t offset, uint64_t len);
 };
 
 #ifdef __cplusplus

@@ -191,6 +191,13 @@ static int posix_start_writeback(void *ctx, int fd, uint64_t offset, uint64_t le
 	return sync_file_range(fd, (off_t)offset, (off_t)len, SYNC_FILE_RANGE_WRITE) < 0 ? -errno : 0;
 }
 
+static int posix_drop_cache(void *ctx, int fd, uint64_t offset, uint64_t len)
+{
+	(void)ctx;
+	int e = posix_fadvise(fd, (off_t)offset, (off_t)len, POSIX_FADV_DONTNEED);
+	return e ? -e : 0;
+}
+
 static int posix_lock(void *ctx, const char *path)
 {
 	(void)ctx;
@@ -226,6 +233,7 @@ static const vl_io posix_io = {
 	.random = posix_random,
 	.start_writeback = posix_start_writeback,
 	.lock = posix_lock,
+	.drop_cache = posix_drop_cache,
 };
 
 const vl_io *vl_io_posix(void) { return &posix_io; }

@@ -1,12 +1,13 @@
 /*
- * http.c — the HTTP side of `vellum serve` (libmicrohttpd): ingest, the
+ * http.c — the HTTP side of `vellum serve` (on httpd.c): ingest, the
  * C2SP read API, proofs, receipts, metrics and health.
  *
  * An ingest request goes through three calls of the access handler:
  *   1. headers: route, method, log, token and scope, content type, size —
  *      anything wrong is answered at once, before the body is read;
  *   2. body chunks: buffered up to max_body_bytes, within the server-wide
- *      budget of bytes held (queue_max_bytes) and the request timeout;
+ *      budget of bytes held (queue_max_bytes) — over either, answered at
+ *      once (httpd.c answers 408 when the request takes too long);
  *   3. end of body: split into events, each wrapped in its envelope; the
  *      connection is suspended and the job queued to the log's sequencer,
  *      whose committer resumes it once the entries are durable; the
@@ -22,7 +23,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "envelope.h"
+#include "httpd.h"
 #include "ingest_parse.h"
 #include "note.h"
 #include "readfile.h"
@@ -49,7 +50,7 @@ struct request {
 	vs_route route;
 	vs_log *log;
 	enum req_state state;
-	struct MHD_Connection *conn;
+	vh_conn *conn;
 	struct timespec start;
 	char principal[VS_LOG_NAME_MAX + 1];
 	enum vs_body_kind kind;
@@ -59,11 +60,6 @@ struct request {
 	size_t len, cap;
 	size_t reserved;           /* bytes counted in server->inflight_bytes */
 	size_t declared;           /* Content-Length, if given */
-	/* An error found while the body was still arriving. */
-	int err_status;
-	enum vs_reject err_reject;
-	const char *err_code;
-	char err_msg[300];
 	/* A synchronous answer decided while suspended (submit failed). */
 	int sync_status;
 	vs_job *job;
@@ -94,32 +90,18 @@ static int reserve(struct request *r, size_t n)
 /* ------------------------------------------------------------------ */
 /* Responses.                                                          */
 
-static enum MHD_Result send_response(struct MHD_Connection *c, unsigned status,
-                                     const char *content_type, char *body, size_t len,
-                                     const char *cache, const char *h1, const char *v1)
+static int send_response(vh_conn *c, unsigned status, const char *content_type, char *body,
+                         size_t len, const char *cache, const char *h1, const char *v1)
 {
-	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(body);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
-	if (cache)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, cache);
-	if (h1)
-		MHD_add_response_header(resp, h1, v1);
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	enum MHD_Result ret = MHD_queue_response(c, status, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	vh_respond(c, status, content_type, body, len, cache, h1, v1);
+	return 0;
 }
 
-static enum MHD_Result send_error(vs_server *s, struct MHD_Connection *c, unsigned status,
+static int send_error(vs_server *s, vh_conn *c, unsigned status,
                                   enum vs_reject rej, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
 
-static enum MHD_Result send_error(vs_server *s, struct MHD_Connection *c, unsigned status,
+static int send_error(vs_server *s, vh_conn *c, unsigned status,
                                   enum vs_reject rej, const char *code, const char *fmt, ...)
 {
 	char msg[600], esc[1300];
@@ -132,20 +114,20 @@ static enum MHD_Result send_error(vs_server *s, struct MHD_Connection *c, unsign
 	int n = asprintf(&body, "{\"error\":{\"status\":%u,\"code\":\"%s\",\"message\":\"%s\"}}\n",
 	                 status, code, esc);
 	if (n < 0)
-		return MHD_NO;
+		return -1;
 	vs_counter_inc(s->m_rejects[rej], 1);
 	vs_log_line(VS_DEBUG, "request rejected", ",\"status\":%u,\"code\":\"%s\",\"message\":\"%s\"",
 	            status, code, esc);
 	const char *h = NULL, *v = NULL;
-	if (status == MHD_HTTP_UNAUTHORIZED) {
-		h = MHD_HTTP_HEADER_WWW_AUTHENTICATE;
+	if (status == 401) {
+		h = "WWW-Authenticate";
 		v = strcmp(code, "invalid_token") == 0 ? "Bearer realm=\"vellum\", error=\"invalid_token\""
 		                                       : "Bearer realm=\"vellum\"";
-	} else if (status == MHD_HTTP_SERVICE_UNAVAILABLE) {
-		h = MHD_HTTP_HEADER_RETRY_AFTER;
+	} else if (status == 503) {
+		h = "Retry-After";
 		v = "1";
-	} else if (status == MHD_HTTP_METHOD_NOT_ALLOWED) {
-		h = MHD_HTTP_HEADER_ALLOW;
+	} else if (status == 405) {
+		h = "Allow";
 		v = strcmp(code, "post_only") == 0 ? "POST" : "GET, HEAD";
 	}
 	return send_response(c, status, "application/json", body, (size_t)n, "no-store", h, v);
@@ -156,12 +138,12 @@ static enum MHD_Result send_error(vs_server *s, struct MHD_Connection *c, unsign
 
 /* 0 with principal set when the request may use SCOPE on log L; else
  * the status to answer (401 or 403) with *code and msg filled. */
-static unsigned authorize(vs_server *s, struct MHD_Connection *c, const vs_log *l, unsigned scope,
+static unsigned authorize(vs_server *s, vh_conn *c, const vs_log *l, unsigned scope,
                           char principal[VS_LOG_NAME_MAX + 1], const char **code, char *msg,
                           size_t msgcap)
 {
-	const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-	                                               MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *auth = vh_lookup(c, VH_HEADER,
+	                                               "Authorization");
 	if (!auth) {
 		if (scope == VS_SCOPE_READ && l->cfg->public_read) {
 			snprintf(principal, VS_LOG_NAME_MAX + 1, "anonymous");
@@ -169,12 +151,12 @@ static unsigned authorize(vs_server *s, struct MHD_Connection *c, const vs_log *
 		}
 		*code = "unauthorized";
 		snprintf(msg, msgcap, "this request needs a bearer token (Authorization: Bearer vlt_...)");
-		return MHD_HTTP_UNAUTHORIZED;
+		return 401;
 	}
 	if (strncasecmp(auth, "Bearer ", 7) != 0) {
 		*code = "unauthorized";
 		snprintf(msg, msgcap, "the Authorization header must be \"Bearer <token>\"");
-		return MHD_HTTP_UNAUTHORIZED;
+		return 401;
 	}
 	const char *tok = auth + 7;
 	while (*tok == ' ')
@@ -188,7 +170,7 @@ static unsigned authorize(vs_server *s, struct MHD_Connection *c, const vs_log *
 	if (!name) {
 		*code = "invalid_token";
 		snprintf(msg, msgcap, "the bearer token is not valid");
-		return MHD_HTTP_UNAUTHORIZED;
+		return 401;
 	}
 	if (!(granted & scope)) {
 		if (scope == VS_SCOPE_READ && l->cfg->public_read)
@@ -197,7 +179,7 @@ static unsigned authorize(vs_server *s, struct MHD_Connection *c, const vs_log *
 		snprintf(msg, msgcap, "token '%s' has no %s scope on log '%s'", principal,
 		         scope == VS_SCOPE_APPEND ? "append" : scope == VS_SCOPE_READ ? "read" : "admin",
 		         l->cfg->name);
-		return MHD_HTTP_FORBIDDEN;
+		return 403;
 	}
 	return 0;
 }
@@ -240,7 +222,7 @@ static int tile_prefix(char *data, size_t len, int level, unsigned width, size_t
 	return 0;
 }
 
-static enum MHD_Result serve_tile(vs_server *s, struct MHD_Connection *c, vs_log *l,
+static int serve_tile(vs_server *s, vh_conn *c, vs_log *l,
                                   const vs_route *r)
 {
 	char rel[VL_TILE_PATH_MAX], path[4096];
@@ -281,34 +263,34 @@ static enum MHD_Result serve_tile(vs_server *s, struct MHD_Connection *c, vs_log
 	}
 	if (rc < 0) {
 		(void)vl_tile_path(rel, sizeof rel, r->tile_level, r->tile_n, r->tile_width);
-		return send_error(s, c, MHD_HTTP_NOT_FOUND, VS_REJ_NOT_FOUND, "not_found",
+		return send_error(s, c, 404, VS_REJ_NOT_FOUND, "not_found",
 		                  "log '%s' has no tile %s", l->cfg->name, rel);
 	}
 	size_t want = len;
 	if (tile_prefix(data, len, r->tile_level, r->tile_width, &want) < 0) {
 		free(data);
-		return send_error(s, c, MHD_HTTP_NOT_FOUND, VS_REJ_NOT_FOUND, "not_found",
+		return send_error(s, c, 404, VS_REJ_NOT_FOUND, "not_found",
 		                  "log '%s' has no such tile yet", l->cfg->name);
 	}
-	return send_response(c, MHD_HTTP_OK, "application/octet-stream", data, want,
+	return send_response(c, 200, "application/octet-stream", data, want,
 	                     r->tile_width == VL_TILE_WIDTH ? "public, max-age=31536000, immutable"
 	                                                    : "public, max-age=60",
 	                     NULL, NULL);
 }
 
-static enum MHD_Result serve_proof(vs_server *s, struct MHD_Connection *c, vs_log *l,
+static int serve_proof(vs_server *s, vh_conn *c, vs_log *l,
                                    const vs_route *r)
 {
 	int incl = r->kind == VS_ROUTE_INCLUSION;
 	const char *an = incl ? "index" : "old", *bn = incl ? "size" : "new";
-	const char *a = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, an);
-	const char *b = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, bn);
+	const char *a = vh_lookup(c, VH_ARG, an);
+	const char *b = vh_lookup(c, VH_ARG, bn);
 	uint64_t av, bv = 0;
 	if (!a || vs_parse_u64(a, strlen(a), &av) || (b && vs_parse_u64(b, strlen(b), &bv)))
-		return send_error(s, c, MHD_HTTP_BAD_REQUEST, VS_REJ_BAD_REQUEST, "bad_query",
+		return send_error(s, c, 400, VS_REJ_BAD_REQUEST, "bad_query",
 		                  "expected ?%s=N[&%s=N] with decimal numbers", an, bn);
 	if (b && bv == 0)
-		return send_error(s, c, MHD_HTTP_BAD_REQUEST, VS_REJ_BAD_REQUEST, "bad_query",
+		return send_error(s, c, 400, VS_REJ_BAD_REQUEST, "bad_query",
 		                  "%s must be at least 1", bn);
 	uint8_t proof[VL_PROOF_MAX][VL_HASH_SIZE];
 	size_t n = 0;
@@ -319,15 +301,15 @@ static enum MHD_Result serve_proof(vs_server *s, struct MHD_Connection *c, vs_lo
 		rc = incl ? vl_log_prove_inclusion(l->log, av, size, proof, &n)
 		          : vl_log_prove_consistency(l->log, av, size, proof, &n);
 	if (rc == VL_ENOTFOUND || rc == VL_EINVAL)
-		return send_error(s, c, MHD_HTTP_NOT_FOUND, VS_REJ_NOT_FOUND, "not_found", "%s",
+		return send_error(s, c, 404, VS_REJ_NOT_FOUND, "not_found", "%s",
 		                  vl_log_message(l->log));
 	if (rc != 0)
-		return send_error(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR, VS_REJ_INTERNAL, "internal",
+		return send_error(s, c, 500, VS_REJ_INTERNAL, "internal",
 		                  "cannot make the proof: %s", vl_strerror(rc));
 	size_t cap = 128 + n * 48;
 	char *body = malloc(cap);
 	if (!body)
-		return MHD_NO;
+		return -1;
 	size_t off = (size_t)snprintf(body, cap, "{\"%s\":%" PRIu64 ",\"%s\":%" PRIu64 ",\"proof\":[",
 	                              incl ? "index" : "old_size", av,
 	                              incl ? "tree_size" : "new_size", size);
@@ -339,10 +321,10 @@ static enum MHD_Result serve_proof(vs_server *s, struct MHD_Connection *c, vs_lo
 		body[off++] = '"';
 	}
 	off += (size_t)snprintf(body + off, cap - off, "]}\n");
-	return send_response(c, MHD_HTTP_OK, "application/json", body, off, "no-cache", NULL, NULL);
+	return send_response(c, 200, "application/json", body, off, "no-cache", NULL, NULL);
 }
 
-static enum MHD_Result serve_read(vs_server *s, struct MHD_Connection *c, vs_log *l,
+static int serve_read(vs_server *s, vh_conn *c, vs_log *l,
                                   const vs_route *r)
 {
 	if (r->kind == VS_ROUTE_CHECKPOINT) {
@@ -351,10 +333,10 @@ static enum MHD_Result serve_read(vs_server *s, struct MHD_Connection *c, vs_log
 		int rc = vl_log_latest_checkpoint(l->log, &cp, &note);
 		if (rc != 0 || !note) {
 			free(note);
-			return send_error(s, c, MHD_HTTP_SERVICE_UNAVAILABLE, VS_REJ_INTERNAL,
+			return send_error(s, c, 503, VS_REJ_INTERNAL,
 			                  "unavailable", "no checkpoint: %s", vl_strerror(rc));
 		}
-		return send_response(c, MHD_HTTP_OK, "text/plain; charset=utf-8", note, strlen(note),
+		return send_response(c, 200, "text/plain; charset=utf-8", note, strlen(note),
 		                     "no-cache", NULL, NULL);
 	}
 	if (r->kind == VS_ROUTE_TILE)
@@ -367,40 +349,40 @@ static enum MHD_Result serve_read(vs_server *s, struct MHD_Connection *c, vs_log
 		int rc = buf ? vl_log_get(l->log, r->index, buf, VL_ENTRY_MAX, &len) : VL_ENOMEM;
 		if (rc == VL_ENOTFOUND) {
 			free(buf);
-			return send_error(s, c, MHD_HTTP_NOT_FOUND, VS_REJ_NOT_FOUND, "not_found",
+			return send_error(s, c, 404, VS_REJ_NOT_FOUND, "not_found",
 			                  "log '%s' has no entry %" PRIu64, l->cfg->name, r->index);
 		}
 		if (rc != 0) {
 			free(buf);
-			return send_error(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR, VS_REJ_INTERNAL,
+			return send_error(s, c, 500, VS_REJ_INTERNAL,
 			                  "internal", "cannot read entry %" PRIu64 ": %s: %s", r->index,
 			                  vl_strerror(rc), vl_log_message(l->log));
 		}
-		return send_response(c, MHD_HTTP_OK, "application/octet-stream", buf, len,
+		return send_response(c, 200, "application/octet-stream", buf, len,
 		                     "public, max-age=31536000, immutable", NULL, NULL);
 	}
 	/* VS_ROUTE_RECEIPT */
 	char *receipt = NULL;
 	int rc = vl_log_receipt(l->log, r->index, &receipt);
 	if (rc == VL_ENOTFOUND || rc == VL_EINVAL)
-		return send_error(s, c, MHD_HTTP_NOT_FOUND, VS_REJ_NOT_FOUND, "not_found",
+		return send_error(s, c, 404, VS_REJ_NOT_FOUND, "not_found",
 		                  "entry %" PRIu64 " is not covered by log '%s''s latest checkpoint",
 		                  r->index, l->cfg->name);
 	if (rc != 0)
-		return send_error(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR, VS_REJ_INTERNAL, "internal",
+		return send_error(s, c, 500, VS_REJ_INTERNAL, "internal",
 		                  "cannot make the receipt: %s", vl_strerror(rc));
-	return send_response(c, MHD_HTTP_OK, "text/plain; charset=utf-8", receipt, strlen(receipt),
+	return send_response(c, 200, "text/plain; charset=utf-8", receipt, strlen(receipt),
 	                     "no-cache", NULL, NULL);
 }
 
-static enum MHD_Result serve_health(vs_server *s, struct MHD_Connection *c, const vs_route *r)
+static int serve_health(vs_server *s, vh_conn *c, const vs_route *r)
 {
 	if (r->kind == VS_ROUTE_METRICS) {
 		size_t len = 0;
 		char *text = vs_metrics_render(s->metrics, &len);
 		if (!text)
-			return MHD_NO;
-		return send_response(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", text,
+			return -1;
+		return send_response(c, 200, "text/plain; version=0.0.4; charset=utf-8", text,
 		                     len, "no-store", NULL, NULL);
 	}
 	int ready = !atomic_load(&s->draining);
@@ -415,11 +397,11 @@ static enum MHD_Result serve_health(vs_server *s, struct MHD_Connection *c, cons
 	}
 	if (r->kind == VS_ROUTE_HEALTHZ || ready) {
 		char *body = strdup("{\"status\":\"ok\"}\n");
-		return body ? send_response(c, MHD_HTTP_OK, "application/json", body, strlen(body),
+		return body ? send_response(c, 200, "application/json", body, strlen(body),
 		                            "no-store", NULL, NULL)
-		            : MHD_NO;
+		            : -1;
 	}
-	return send_error(s, c, MHD_HTTP_SERVICE_UNAVAILABLE, VS_REJ_INTERNAL, "not_ready", "%s",
+	return send_error(s, c, 503, VS_REJ_INTERNAL, "not_ready", "%s",
 	                  why);
 }
 
@@ -429,7 +411,7 @@ static enum MHD_Result serve_health(vs_server *s, struct MHD_Connection *c, cons
 static void job_complete(vs_job *job)
 {
 	struct request *r = job->complete_arg;
-	MHD_resume_connection(r->conn);
+	vh_resume(r->conn);
 }
 
 static void idem_hash(const char *domain, const char *a, size_t alen, const char *b, size_t blen,
@@ -456,7 +438,7 @@ static const char *event_content_type(enum vs_body_kind k)
 
 /* Build the job for a parsed body; 0, or an HTTP status with the error
  * sent already (returned through *ret). */
-static int build_job(struct request *r, const vs_span *spans, size_t n, enum MHD_Result *ret)
+static int build_job(struct request *r, const vs_span *spans, size_t n, int *ret)
 {
 	vs_server *s = r->server;
 	vs_job *job = calloc(1, sizeof *job);
@@ -499,7 +481,7 @@ static int build_job(struct request *r, const vs_span *spans, size_t n, enum MHD
 			long bl = vs_json_object_string(ev, spans[e].len, k8s ? "stage" : "id", b,
 			                                sizeof b);
 			if (al < 0 || bl < 0) {
-				*ret = send_error(s, r->conn, MHD_HTTP_BAD_REQUEST, VS_REJ_MALFORMED,
+				*ret = send_error(s, r->conn, 400, VS_REJ_MALFORMED,
 				                  "bad_field",
 				                  "event %zu: %s and %s must be strings of at most 1023 bytes",
 				                  e, k8s ? "auditID" : "source", k8s ? "stage" : "id");
@@ -522,7 +504,7 @@ static int build_job(struct request *r, const vs_span *spans, size_t n, enum MHD
 	};
 	vs_envelope_template tpl;
 	if (vs_envelope_template_init(&tpl, &env) != 0) {
-		*ret = send_error(s, r->conn, MHD_HTTP_BAD_REQUEST, VS_REJ_BAD_REQUEST, "bad_request",
+		*ret = send_error(s, r->conn, 400, VS_REJ_BAD_REQUEST, "bad_request",
 		                  "cannot build the events' envelope");
 		return 1;
 	}
@@ -534,7 +516,7 @@ static int build_job(struct request *r, const vs_span *spans, size_t n, enum MHD
 		size_t h = vs_envelope_template_write(&tpl, keyed ? job->keys[k] : NULL,
 		                                      keyed ? job->key_count[k] : 0, NULL, 0);
 		if (h + spans[e].len > VL_ENTRY_MAX) {
-			*ret = send_error(s, r->conn, MHD_HTTP_CONTENT_TOO_LARGE,
+			*ret = send_error(s, r->conn, 413,
 			                  VS_REJ_ENTRY_TOO_LARGE, "entry_too_large",
 			                  "event %zu is %zu bytes; with its %zu-byte envelope it exceeds "
 			                  "the %d-byte entry limit",
@@ -547,7 +529,7 @@ static int build_job(struct request *r, const vs_span *spans, size_t n, enum MHD
 	 * replace it (the body is freed once they are built). */
 	reserve_release(r);
 	if (reserve(r, total) < 0) {
-		*ret = send_error(s, r->conn, MHD_HTTP_SERVICE_UNAVAILABLE, VS_REJ_QUEUE_FULL,
+		*ret = send_error(s, r->conn, 503, VS_REJ_QUEUE_FULL,
 		                  "queue_full", "the server holds too much unwritten data; retry");
 		return 1;
 	}
@@ -576,48 +558,48 @@ static int build_job(struct request *r, const vs_span *spans, size_t n, enum MHD
 	r->body = NULL;
 	return 0;
 nomem:
-	*ret = send_error(s, r->conn, MHD_HTTP_SERVICE_UNAVAILABLE, VS_REJ_INTERNAL, "out_of_memory",
+	*ret = send_error(s, r->conn, 503, VS_REJ_INTERNAL, "out_of_memory",
 	                  "out of memory; retry");
 	return 1;
 }
 
-static enum MHD_Result ingest_body_done(struct request *r)
+static int ingest_body_done(struct request *r)
 {
 	vs_server *s = r->server;
 	if (r->len == 0)
-		return send_error(s, r->conn, MHD_HTTP_BAD_REQUEST, VS_REJ_MALFORMED, "empty_body",
+		return send_error(s, r->conn, 400, VS_REJ_MALFORMED, "empty_body",
 		                  "the request has no body");
 	size_t max = s->cfg.max_events_per_request, n = 0;
 	vs_span *spans = malloc((max ? max : 1) * sizeof *spans);
 	if (!spans)
-		return send_error(s, r->conn, MHD_HTTP_SERVICE_UNAVAILABLE, VS_REJ_INTERNAL,
+		return send_error(s, r->conn, 503, VS_REJ_INTERNAL,
 		                  "out_of_memory", "out of memory; retry");
 	vs_parse_error perr = {0};
 	if (vs_body_split(r->kind, r->body, r->len, spans, max, &n, &perr) != 0) {
 		free(spans);
 		const char *code = perr.code ? perr.code : "malformed_json";
 		if (strcmp(code, "too_many_events") == 0)
-			return send_error(s, r->conn, MHD_HTTP_CONTENT_TOO_LARGE, VS_REJ_TOO_MANY, code,
+			return send_error(s, r->conn, 413, VS_REJ_TOO_MANY, code,
 			                  "%s", perr.message);
 		if (strcmp(code, "out_of_memory") == 0)
-			return send_error(s, r->conn, MHD_HTTP_SERVICE_UNAVAILABLE, VS_REJ_INTERNAL, code,
+			return send_error(s, r->conn, 503, VS_REJ_INTERNAL, code,
 			                  "%s", perr.message);
-		return send_error(s, r->conn, MHD_HTTP_BAD_REQUEST, VS_REJ_MALFORMED, code, "%s",
+		return send_error(s, r->conn, 400, VS_REJ_MALFORMED, code, "%s",
 		                  perr.message);
 	}
-	enum MHD_Result ret = MHD_NO;
+	int ret = -1;
 	int failed = build_job(r, spans, n, &ret);
 	free(spans);
 	if (failed)
 		return ret;
 	r->state = REQ_QUEUED;
-	MHD_suspend_connection(r->conn);
+	vh_suspend(r->conn);
 	int rc = vs_sequencer_submit(r->log, r->job);
 	if (rc != 0) {
 		r->sync_status = rc;
-		MHD_resume_connection(r->conn);
+		vh_resume(r->conn);
 	}
-	return MHD_YES;
+	return 0;
 }
 
 /* ,{"index":N,"leaf_hash": (without the comma for the first event) */
@@ -648,23 +630,23 @@ static size_t json_b64(const uint8_t *h, char *out)
 	return n + 2;
 }
 
-static enum MHD_Result ingest_answer(struct request *r)
+static int ingest_answer(struct request *r)
 {
 	vs_server *s = r->server;
 	vs_job *job = r->job;
 	int rc = r->sync_status;
 	if (rc == VL_EEXIST)
-		return send_error(s, r->conn, MHD_HTTP_CONFLICT, VS_REJ_CONFLICT, "in_progress",
+		return send_error(s, r->conn, 409, VS_REJ_CONFLICT, "in_progress",
 		                  "a request with the same idempotency key is still in progress");
 	if (rc == VL_ETOOBIG)
-		return send_error(s, r->conn, MHD_HTTP_SERVICE_UNAVAILABLE, VS_REJ_QUEUE_FULL,
+		return send_error(s, r->conn, 503, VS_REJ_QUEUE_FULL,
 		                  "queue_full", "the commit queue of log '%s' is full; retry",
 		                  r->log->cfg->name);
 	if (rc == VL_ECLOSED)
-		return send_error(s, r->conn, MHD_HTTP_SERVICE_UNAVAILABLE, VS_REJ_QUEUE_FULL,
+		return send_error(s, r->conn, 503, VS_REJ_QUEUE_FULL,
 		                  "shutting_down", "the server is shutting down; retry");
 	if (rc < 0 || (rc == 0 && job->rc != 0))
-		return send_error(s, r->conn, MHD_HTTP_SERVICE_UNAVAILABLE, VS_REJ_INTERNAL,
+		return send_error(s, r->conn, 503, VS_REJ_INTERNAL,
 		                  "storage_failed",
 		                  "log '%s' could not make the events durable (%s); nothing was "
 		                  "acknowledged",
@@ -679,7 +661,7 @@ static enum MHD_Result ingest_answer(struct request *r)
 		cap += 2 * strlen(job->checkpoint_note) + 32;
 	char *body = malloc(cap);
 	if (!body)
-		return MHD_NO;
+		return -1;
 	size_t off = (size_t)snprintf(body, cap, "{\"log\":\"%s\",\"events\":[", r->log->cfg->name);
 	for (size_t e = 0; e < n; e++) {
 		int replay = job->slot[e] == -1;
@@ -716,16 +698,16 @@ static enum MHD_Result ingest_answer(struct request *r)
 	off += (size_t)snprintf(body + off, cap - off, "}\n");
 	if (replayed)
 		vs_counter_inc(r->log->m_replayed, replayed);
-	return send_response(r->conn, MHD_HTTP_OK, "application/json", body, off, "no-store",
+	return send_response(r->conn, 200, "application/json", body, off, "no-store",
 	                     replayed == n ? "Idempotent-Replayed" : NULL, "true");
 }
 
 /* First call for an ingest request: everything that can be checked from
- * the headers.  Returns MHD_YES to read the body, or the error sent. */
-static enum MHD_Result ingest_headers(struct request *r, int *answered)
+ * the headers.  Returns 0 to read the body, or the error sent. */
+static int ingest_headers(struct request *r, int *answered)
 {
 	vs_server *s = r->server;
-	struct MHD_Connection *c = r->conn;
+	vh_conn *c = r->conn;
 	const char *code = NULL;
 	char msg[300];
 	*answered = 1;
@@ -733,18 +715,18 @@ static enum MHD_Result ingest_headers(struct request *r, int *answered)
 	if (st)
 		return send_error(s, c, st, st == 401 ? VS_REJ_UNAUTHORIZED : VS_REJ_FORBIDDEN, code,
 		                  "%s", msg);
-	const char *ct = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-	                                             MHD_HTTP_HEADER_CONTENT_TYPE);
+	const char *ct = vh_lookup(c, VH_HEADER,
+	                                             "Content-Type");
 	int kind = ct ? vs_body_kind_from_content_type(ct) : -1;
 	if (r->route.kind == VS_ROUTE_K8S_AUDIT) {
 		if (kind != VS_BODY_JSON)
-			return send_error(s, c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, VS_REJ_CONTENT_TYPE,
+			return send_error(s, c, 415, VS_REJ_CONTENT_TYPE,
 			                  "unsupported_media_type",
 			                  "the Kubernetes audit webhook sends application/json, not '%s'",
 			                  ct ? ct : "(none)");
 		kind = VS_BODY_K8S_EVENTLIST;
 	} else if (kind < 0 || kind == VS_BODY_K8S_EVENTLIST) {
-		return send_error(s, c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, VS_REJ_CONTENT_TYPE,
+		return send_error(s, c, 415, VS_REJ_CONTENT_TYPE,
 		                  "unsupported_media_type",
 		                  "Content-Type '%s' is not accepted; use application/json, "
 		                  "application/x-ndjson, application/cloudevents+json or "
@@ -752,64 +734,62 @@ static enum MHD_Result ingest_headers(struct request *r, int *answered)
 		                  ct ? ct : "(none)");
 	}
 	r->kind = (enum vs_body_kind)kind;
-	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-	                                             MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *cl = vh_lookup(c, VH_HEADER,
+	                                             "Content-Length");
 	uint64_t clen = 0;
 	if (cl && vs_parse_u64(cl, strlen(cl), &clen) == 0 && clen > s->cfg.max_body_bytes)
-		return send_error(s, c, MHD_HTTP_CONTENT_TOO_LARGE, VS_REJ_TOO_LARGE, "body_too_large",
+		return send_error(s, c, 413, VS_REJ_TOO_LARGE, "body_too_large",
 		                  "the body is %" PRIu64 " bytes; the limit is %" PRIu64, clen,
 		                  s->cfg.max_body_bytes);
 	r->declared = (size_t)clen;
-	const char *wait = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "wait");
+	const char *wait = vh_lookup(c, VH_ARG, "wait");
 	if (wait && strcmp(wait, "checkpoint") != 0)
-		return send_error(s, c, MHD_HTTP_BAD_REQUEST, VS_REJ_BAD_REQUEST, "bad_query",
+		return send_error(s, c, 400, VS_REJ_BAD_REQUEST, "bad_query",
 		                  "wait must be 'checkpoint'");
 	r->want_checkpoint = wait != NULL;
-	const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
+	const char *key = vh_lookup(c, VH_HEADER, "Idempotency-Key");
 	if (key) {
 		size_t kl = strlen(key);
 		int ok = kl > 0 && kl <= VS_HEADER_VALUE_MAX;
 		for (size_t i = 0; ok && i < kl; i++)
 			ok = key[i] >= 0x21 && key[i] <= 0x7e;
 		if (!ok)
-			return send_error(s, c, MHD_HTTP_BAD_REQUEST, VS_REJ_BAD_REQUEST,
+			return send_error(s, c, 400, VS_REJ_BAD_REQUEST,
 			                  "bad_idempotency_key",
 			                  "Idempotency-Key must be 1 to 255 visible ASCII characters");
 		memcpy(r->idem_key, key, kl + 1);
 	}
 	*answered = 0;
-	return MHD_YES;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
 /* The access handler.                                                 */
 
-static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
-                              const char *method, const char *version, const char *upload,
-                              size_t *upload_size, void **req_cls)
+static int handle(void *cls, vh_conn *c, const char *url, const char *method,
+                  const char *upload, size_t *upload_size, void **req_cls)
 {
-	(void)version;
 	vs_server *s = cls;
 	struct request *r = *req_cls;
 	if (!r) {
 		r = calloc(1, sizeof *r);
 		if (!r)
-			return MHD_NO;
+			return -1;
 		*req_cls = r;
 		r->server = s;
 		r->conn = c;
 		clock_gettime(CLOCK_MONOTONIC, &r->start);
 		atomic_fetch_add(&s->active_requests, 1);
 		vs_counter_inc(s->m_requests, 1);
-		int is_post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
-		int is_get = strcmp(method, MHD_HTTP_METHOD_GET) == 0 ||
-		             strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+		int is_post = strcmp(method, "POST") == 0;
+		int is_get = strcmp(method, "GET") == 0 ||
+		             strcmp(method, "HEAD") == 0;
 		r->state = REQ_DONE;
 		if (vs_route_parse(url, strlen(url), &r->route) != 0)
-			return send_error(s, c, MHD_HTTP_NOT_FOUND, VS_REJ_NOT_FOUND, "not_found",
+			return send_error(s, c, 404, VS_REJ_NOT_FOUND, "not_found",
 			                  "no such endpoint: %.200s", url);
 		if (r->route.post ? !is_post : !is_get)
-			return send_error(s, c, MHD_HTTP_METHOD_NOT_ALLOWED, VS_REJ_METHOD,
+			return send_error(s, c, 405, VS_REJ_METHOD,
 			                  r->route.post ? "post_only" : "get_only",
 			                  "%.16s is not allowed on %.200s", method, url);
 		if (r->route.kind == VS_ROUTE_HEALTHZ || r->route.kind == VS_ROUTE_READYZ ||
@@ -817,7 +797,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			return serve_health(s, c, &r->route);
 		r->log = vs_find_log(s, r->route.log, strlen(r->route.log));
 		if (!r->log)
-			return send_error(s, c, MHD_HTTP_NOT_FOUND, VS_REJ_NOT_FOUND, "unknown_log",
+			return send_error(s, c, 404, VS_REJ_NOT_FOUND, "unknown_log",
 			                  "this server has no log named '%s'", r->route.log);
 		if (!r->route.post) {
 			const char *code = NULL;
@@ -831,10 +811,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			return serve_read(s, c, r->log, &r->route);
 		}
 		if (atomic_load(&s->draining))
-			return send_error(s, c, MHD_HTTP_SERVICE_UNAVAILABLE, VS_REJ_QUEUE_FULL,
+			return send_error(s, c, 503, VS_REJ_QUEUE_FULL,
 			                  "shutting_down", "the server is shutting down; retry");
 		int answered;
-		enum MHD_Result ret = ingest_headers(r, &answered);
+		int ret = ingest_headers(r, &answered);
 		if (!answered)
 			r->state = REQ_BODY;
 		return ret;
@@ -842,34 +822,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	if (r->state == REQ_BODY && *upload_size) {
 		size_t n = *upload_size;
 		*upload_size = 0;
-		struct timespec t;
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		/* A request over its time or size is answered when its body
-		 * ends (the rest is read and dropped); one that keeps sending
-		 * past twice the request timeout is cut off. */
-		double ms = vs_elapsed(&r->start, &t) * 1000.0;
-		if (ms > 2.0 * (double)s->cfg.request_timeout_ms) {
-			vs_counter_inc(s->m_rejects[VS_REJ_TIMEOUT], 1);
-			return MHD_NO;
-		}
-		if (r->err_status)
-			return MHD_YES;
-		if (ms > (double)s->cfg.request_timeout_ms) {
-			r->err_status = MHD_HTTP_REQUEST_TIMEOUT;
-			r->err_reject = VS_REJ_TIMEOUT;
-			r->err_code = "request_timeout";
-			snprintf(r->err_msg, sizeof r->err_msg,
-			         "the request body took longer than %" PRIu64 " ms",
-			         s->cfg.request_timeout_ms);
-			return MHD_YES;
-		}
+		/* Over the size or the memory budget: answered at once (the
+		 * server then closes the connection without reading the rest).
+		 * A request over its time is answered 408 by the server. */
 		if (r->len + n > s->cfg.max_body_bytes) {
-			r->err_status = MHD_HTTP_CONTENT_TOO_LARGE;
-			r->err_reject = VS_REJ_TOO_LARGE;
-			r->err_code = "body_too_large";
-			snprintf(r->err_msg, sizeof r->err_msg, "the body exceeds %" PRIu64 " bytes",
-			         s->cfg.max_body_bytes);
-			return MHD_YES;
+			r->state = REQ_DONE;
+			return send_error(s, c, 413, VS_REJ_TOO_LARGE, "body_too_large",
+			                  "the body exceeds %" PRIu64 " bytes", s->cfg.max_body_bytes);
 		}
 		if (r->len + n > r->cap) {
 			/* The declared length when there is one, else doubling. */
@@ -882,38 +841,31 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 			if (reserve(r, cap - r->cap) == 0 && !(b = realloc(r->body, cap)))
 				reserve_release(r);
 			if (!b) {
-				r->err_status = MHD_HTTP_SERVICE_UNAVAILABLE;
-				r->err_reject = VS_REJ_QUEUE_FULL;
-				r->err_code = "queue_full";
-				snprintf(r->err_msg, sizeof r->err_msg,
-				         "the server holds too much unwritten data; retry");
-				return MHD_YES;
+				r->state = REQ_DONE;
+				return send_error(s, c, 503, VS_REJ_QUEUE_FULL, "queue_full",
+				                  "the server holds too much unwritten data; retry");
 			}
 			r->body = b;
 			r->cap = cap;
 		}
 		memcpy(r->body + r->len, upload, n);
 		r->len += n;
-		return MHD_YES;
+		return 0;
 	}
 	if (r->state == REQ_BODY) {
-		if (r->err_status)
-			return send_error(s, c, (unsigned)r->err_status, r->err_reject, r->err_code, "%s",
-			                  r->err_msg);
+		r->state = REQ_DONE;
 		return ingest_body_done(r);
 	}
 	if (r->state == REQ_QUEUED) {
 		r->state = REQ_DONE;
 		return ingest_answer(r);
 	}
-	return MHD_NO;
+	return -1;
 }
 
-static void request_done(void *cls, struct MHD_Connection *c, void **req_cls,
-                         enum MHD_RequestTerminationCode toe)
+static void request_done(void *cls, vh_conn *c, void **req_cls)
 {
 	(void)c;
-	(void)toe;
 	vs_server *s = cls;
 	struct request *r = *req_cls;
 	if (!r)
@@ -930,6 +882,22 @@ static void request_done(void *cls, struct MHD_Connection *c, void **req_cls,
 	*req_cls = NULL;
 }
 
+/* An error the HTTP server found in the request itself. */
+static void http_reject(void *cls, vh_conn *c, unsigned status, const char *message)
+{
+	vs_server *s = cls;
+	enum vs_reject rej = status == 408   ? VS_REJ_TIMEOUT
+	                     : status == 431 || status == 413 ? VS_REJ_TOO_LARGE
+	                                                       : VS_REJ_BAD_REQUEST;
+	const char *code = status == 408   ? "request_timeout"
+	                   : status == 431 ? "headers_too_large"
+	                   : status == 413 ? "body_too_large"
+	                   : status == 501 ? "not_implemented"
+	                   : status == 505 ? "http_version_not_supported"
+	                                   : "bad_request";
+	send_error(s, c, status, rej, code, "%s", message);
+}
+
 vs_log *vs_find_log(vs_server *s, const char *name, size_t len)
 {
 	for (size_t i = 0; i < s->n_logs; i++)
@@ -938,15 +906,11 @@ vs_log *vs_find_log(vs_server *s, const char *name, size_t len)
 	return NULL;
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+static void http_log(void *cls, const char *msg)
 {
 	(void)cls;
-	char msg[512], esc[1100];
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	size_t n = strlen(msg);
-	while (n && msg[n - 1] == '\n')
-		msg[--n] = 0;
-	vs_json_escape(msg, n, esc, sizeof esc);
+	char esc[1100];
+	vs_json_escape(msg, strlen(msg), esc, sizeof esc);
 	vs_log_line(VS_DEBUG, "http", ",\"detail\":\"%s\"", esc);
 }
 
@@ -970,49 +934,20 @@ int vs_http_start(vs_server *s, char *err, size_t errcap)
 		close(fd);
 		return -1;
 	}
-	char *cert = NULL, *key = NULL;
-	size_t len;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-	                 MHD_USE_ERROR_LOG | MHD_USE_TURBO;
-	if (cfg->tls_cert) {
-		if (read_whole(cfg->tls_cert, 1 << 20, &cert, &len) != 0) {
-			snprintf(err, errcap, "tls_cert = %s: cannot read it", cfg->tls_cert);
-			close(fd);
-			return -1;
-		}
-		cert[len] = 0;
-		if (read_whole(cfg->tls_key, 1 << 20, &key, &len) != 0) {
-			snprintf(err, errcap, "tls_key = %s: cannot read it", cfg->tls_key);
-			free(cert);
-			close(fd);
-			return -1;
-		}
-		key[len] = 0;
-		flags |= MHD_USE_TLS;
-	}
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned pool = cpus > 1 ? (unsigned)(cpus > 8 ? 8 : cpus) : 1;
-	uint64_t idle_s = (cfg->idle_timeout_ms + 999) / 1000;
-	struct MHD_OptionItem tls_opts[] = {
-		{MHD_OPTION_HTTPS_MEM_CERT, 0, cert},
-		{MHD_OPTION_HTTPS_MEM_KEY, 0, key},
-		{MHD_OPTION_END, 0, NULL},
+	vh_options opt = {
+		.listen_fd = fd,
+		.threads = cpus > 1 ? (unsigned)(cpus > 8 ? 8 : cpus) : 1,
+		.max_connections = (unsigned)cfg->max_connections,
+		.max_header_bytes = (size_t)cfg->max_header_bytes,
+		.idle_timeout_ms = cfg->idle_timeout_ms,
+		.request_timeout_ms = cfg->request_timeout_ms,
+		.tls_cert = cfg->tls_cert,
+		.tls_key = cfg->tls_key,
 	};
-	struct MHD_Daemon *d = MHD_start_daemon(
-		flags, 0, NULL, NULL, handle, s, MHD_OPTION_LISTEN_SOCKET, fd,
-		MHD_OPTION_THREAD_POOL_SIZE, pool, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)idle_s,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(cfg->max_header_bytes + 4096),
-		MHD_OPTION_NOTIFY_COMPLETED, request_done, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
-		MHD_OPTION_ARRAY, cert ? tls_opts : tls_opts + 2, MHD_OPTION_END);
-	free(cert);
-	if (key) {
-		explicit_bzero(key, strlen(key));
-		free(key);
-	}
+	vh_handlers h = {s, handle, request_done, http_reject, http_log};
+	vh_server *d = vh_start(&opt, &h, err, errcap);
 	if (!d) {
-		snprintf(err, errcap, "cannot start the HTTP server on %s%s", cfg->listen,
-		         cfg->tls_cert ? " (is the TLS certificate and key a matching PEM pair?)" : "");
 		close(fd);
 		return -1;
 	}
@@ -1023,17 +958,14 @@ int vs_http_start(vs_server *s, char *err, size_t errcap)
 
 void vs_http_quiesce(vs_server *s)
 {
-	if (s->httpd) {
-		int fd = MHD_quiesce_daemon(s->httpd);
-		if (fd >= 0)
-			close(fd);
-		s->listen_fd = -1;
-	}
+	if (s->httpd)
+		vh_quiesce(s->httpd);
+	s->listen_fd = -1;
 }
 
 void vs_http_stop(vs_server *s)
 {
 	if (s->httpd)
-		MHD_stop_daemon(s->httpd);
+		vh_stop(s->httpd);
 	s->httpd = NULL;
 }

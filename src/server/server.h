@@ -1,7 +1,7 @@
 /*
  * server.h — the parts of `vellum serve` and how they meet.
  *
- *   HTTP (libmicrohttpd, http.c) and syslog listeners (syslog_listen.c)
+ *   HTTP (httpd.c: the server; http.c: the endpoints) and syslog listeners (syslog_listen.c)
  *     parse and authorise requests, wrap each event in its envelope and
  *     hand a job (one request's entries) to the log's sequencer;
  *   the sequencer (sequencer.c) runs two threads per log: the committer
@@ -113,7 +113,7 @@ typedef struct vs_server {
 	pthread_rwlock_t tokens_lock;
 	vs_tokens *tokens;
 	vs_metrics *metrics;
-	void *httpd;                 /* struct MHD_Daemon * */
+	void *httpd;                 /* vh_server * (httpd.h) */
 	int listen_fd;
 	_Atomic uint64_t inflight_bytes; /* request bodies and envelopes held */
 	_Atomic int draining;
