@@ -219,6 +219,7 @@ static void ack_mark(vs_log *l, uint64_t end, const struct timespec *at)
 static void *committer_main(void *arg)
 {
 	vs_log *l = arg;
+	pthread_setname_np(pthread_self(), "vs-commit");
 	vl_entry *entries = NULL;
 	size_t cap = 0;
 	for (;;) {
@@ -402,6 +403,7 @@ static int before(const struct timespec *a, const struct timespec *b)
 static void *checkpointer_main(void *arg)
 {
 	vs_log *l = arg;
+	pthread_setname_np(pthread_self(), "vs-checkpoint");
 	uint64_t interval = l->server->cfg.checkpoint_interval_ms, took_ms = 0;
 	struct timespec next_cp, next_flush, t, t_start;
 	deadline_after(&next_cp, interval);

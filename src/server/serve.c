@@ -665,7 +665,13 @@ static int serve_run(const struct cli_command *self, int argc, char **argv)
 		l->cfg = &s->cfg.logs[i];
 		pthread_mutex_init(&l->mu, NULL);
 		pthread_cond_init(&l->work_cv, NULL);
-		pthread_cond_init(&l->cp_cv, NULL);
+		/* The checkpointer's deadlines are CLOCK_MONOTONIC: its
+		 * condition variable must wait on that clock too. */
+		pthread_condattr_t ca;
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&l->cp_cv, &ca);
+		pthread_condattr_destroy(&ca);
 		if (open_log(s, l, key_explicit[i], err, sizeof err) != 0)
 			failed = 1;
 	}

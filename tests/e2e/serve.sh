@@ -68,6 +68,14 @@ log_size() { # entries in the log, from /metrics
 
 start_server
 check "first start prints the URL" grep -q "serving on $URL/" "$WORK/serve.out"
+# An idle server sleeps: its threads used well under a tenth of a second
+# of CPU over two seconds (a timed wait on the wrong clock once made the
+# checkpointer spin on a whole core).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
+IDLE0=$(cpu_ticks)
+sleep 2
+IDLE1=$(cpu_ticks)
+check "an idle server uses (almost) no CPU" test $((IDLE1 - IDLE0)) -le $(($(getconf CLK_TCK) / 10))
 check "first start prints the verifier key" grep -q "verifier key: .*+[0-9a-f]\{8\}+" "$WORK/serve.out"
 check "admin token written" test -s "$DATA/admin.token"
 check_output "admin token is mode 0600" 600 stat -c %a "$DATA/admin.token"
