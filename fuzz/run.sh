@@ -35,7 +35,8 @@ esac
 
 # Largest input per driver: a little more than the largest valid input of
 # its format (a path, a key, a note, a receipt, a WAL segment, a bundle, a
-# log.conf or history).
+# log.conf or history; for fuzz_httpd, a few pipelined requests past the
+# 2 KiB header limit).
 max_len() {
 	case $1 in
 	fuzz_tile_path) echo 128 ;;
@@ -52,6 +53,7 @@ max_len() {
 	fuzz_config) echo 8192 ;;
 	fuzz_route) echo 256 ;;
 	fuzz_envelope) echo 4096 ;;
+	fuzz_httpd) echo 16384 ;;
 	*) echo 4096 ;;
 	esac
 }
@@ -79,8 +81,9 @@ mkdir -p "$BUILD/obj" "$BUILD/logs" "$BUILD/corpus" "$BUILD/artifacts" || exit 2
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 CFLAGS="-std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $SAN \
 -I$ROOT/include -I$ROOT/src -I$ROOT/src/server"
-# The server's parsers (no HTTP server, no sockets) are fuzzed too.
-SERVER_PARTS="ingest_parse syslog tokens config metrics envelope idem route readfile"
+# The server's parsers are fuzzed too, and its HTTP server (httpd, over
+# loopback connections; it needs libssl).
+SERVER_PARTS="ingest_parse syslog tokens config metrics envelope idem route readfile httpd"
 
 # ------------------------------------------------------------------ build
 
@@ -120,7 +123,7 @@ for d in "${DRIVERS[@]}"; do
 	fi
 	[ $LIB_OK = 1 ] || continue
 	# shellcheck disable=SC2086
-	if $CC $CFLAGS -fsanitize=fuzzer "$ROOT/fuzz/$d.c" "$BUILD/libfuzzparts.a" $CRYPTO_LIBS -linih -lm -lpthread \
+	if $CC $CFLAGS -fsanitize=fuzzer "$ROOT/fuzz/$d.c" "$BUILD/libfuzzparts.a" -lssl $CRYPTO_LIBS -linih -lm -lpthread \
 		-o "$BUILD/$d" >"$BUILD/logs/build-$d.log" 2>&1; then
 		BUILT[$d]=1
 	else

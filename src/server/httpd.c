@@ -79,6 +79,7 @@ struct vh_conn {
 	enum conn_state state;
 	int readable;                 /* may have bytes we have not read */
 	int closed_by_peer;
+	int peer_shut;                /* EPOLLRDHUP/HUP seen: read until EOF */
 	int dead;                     /* lost while suspended: close on resume */
 	int gone;                     /* closed; freed after this round of events */
 	int suspended;
@@ -99,6 +100,7 @@ struct vh_conn {
 	uint64_t remaining;           /* Content-Length left, or the chunk's */
 	enum chunk_state chunk;
 	int handler_ran, answered, closing;
+	int end_called;               /* step 3 was made */
 	void *req;
 	/* Output: head bytes (possibly an interim 100 first), then body. */
 	char *out;
@@ -114,6 +116,8 @@ struct loop {
 	pthread_t thread;
 	pthread_mutex_t mu;
 	vh_conn *resumes;             /* under mu */
+	vh_conn *adopt;               /* under mu: accepted by another loop for us */
+	_Atomic unsigned n_conns;     /* connections this loop owns */
 	vh_conn *conns;
 	vh_conn *graveyard;           /* closed this round, freed after it */
 	time_t date_t;
@@ -184,7 +188,7 @@ static void reset_request(vh_conn *c)
 	c->has_body = c->chunked = c->body_done = 0;
 	c->remaining = 0;
 	c->chunk = CH_SIZE;
-	c->handler_ran = c->answered = c->closing = 0;
+	c->handler_ran = c->answered = c->closing = c->end_called = 0;
 	c->req = NULL;
 	c->out_len = c->out_off = 0;
 	free(c->body);
@@ -215,6 +219,7 @@ static void close_conn(vh_conn *c)
 	c->ssl = NULL;
 	close(c->fd); /* also removes it from the epoll set */
 	c->gone = 1;
+	atomic_fetch_sub(&lp->n_conns, 1);
 	/* Later events of this round may still name it: free it after. */
 	c->next = lp->graveyard;
 	lp->graveyard = c;
@@ -253,8 +258,11 @@ static ssize_t conn_read(vh_conn *c, char *buf, size_t cap)
 	}
 	ssize_t n = recv(c->fd, buf, cap, 0);
 	if (n > 0) {
-		if ((size_t)n < cap)
-			c->readable = 0; /* a short read: drained (edge-triggered) */
+		/* A short read drained the socket (edge-triggered), unless the
+		 * peer's FIN came with the data: its edge is spent, so read on
+		 * until recv says EOF. */
+		if ((size_t)n < cap && !c->peer_shut)
+			c->readable = 0;
 		return n;
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -504,6 +512,12 @@ static size_t header_end(const char *buf, size_t len)
 static unsigned parse_head(vh_conn *c, size_t n, const char **why)
 {
 	char *p = c->hdr, *end = c->hdr + n;
+	/* The parsing below stops at a NUL: one would cut a line or a value
+	 * short instead of refusing it (RFC 9110 §5.5). */
+	if (memchr(p, 0, n)) {
+		*why = "NUL in the request head";
+		return 400;
+	}
 	/* Tolerate empty lines before the request line (RFC 9112 §2.2). */
 	while (p < end && (*p == '\r' || *p == '\n'))
 		p++;
@@ -538,9 +552,13 @@ static unsigned parse_head(vh_conn *c, size_t n, const char **why)
 	} else if (strcmp(version, "HTTP/1.0") == 0) {
 		c->keep_alive = 0;
 	} else {
-		*why = strncmp(version, "HTTP/", 5) == 0 ? "only HTTP/1.0 and HTTP/1.1 are served"
-		                                         : "malformed request line";
-		return strncmp(version, "HTTP/", 5) == 0 ? 505 : 400;
+		/* A well-formed HTTP-version (RFC 9112 §2.3) we do not serve is
+		 * a 505; anything else a 400. */
+		int well_formed = strncmp(version, "HTTP/", 5) == 0 && version[5] >= '0' &&
+		                  version[5] <= '9' && version[6] == '.' && version[7] >= '0' &&
+		                  version[7] <= '9' && version[8] == 0;
+		*why = well_formed ? "only HTTP/1.0 and HTTP/1.1 are served" : "malformed request line";
+		return well_formed ? 505 : 400;
 	}
 	for (char *q = target; *q; q++)
 		if ((unsigned char)*q <= 0x20 || *q == 0x7f) {
@@ -710,13 +728,22 @@ static void consume(vh_conn *c, size_t n)
  * (check c->body_done, c->answered, c->suspended). */
 static int deliver_body(vh_conn *c)
 {
-	while (!c->body_done && !c->answered && !c->suspended && c->in_len > 0) {
+	/* Bytes delivered or parsed here are moved out of the buffer once, at
+	 * the end: one memmove per piece of a body made of tiny chunks would
+	 * cost time quadratic in the buffer's size. */
+	size_t off = 0;
+	int rc = 0;
+	while (!c->body_done && !c->answered && !c->suspended && c->in_len > off) {
+		char *in = c->in + off;
+		size_t avail = c->in_len - off;
 		if (!c->chunked || c->chunk == CH_DATA) {
-			size_t k = c->in_len < c->remaining ? c->in_len : (size_t)c->remaining;
+			size_t k = avail < c->remaining ? avail : (size_t)c->remaining;
 			size_t len = k;
-			if (call_handler(c, c->in, &len) < 0)
-				return -1;
-			consume(c, k);
+			if (call_handler(c, in, &len) < 0) {
+				rc = -1;
+				break;
+			}
+			off += k;
 			c->remaining -= k;
 			if (c->remaining == 0) {
 				if (c->chunked)
@@ -726,26 +753,24 @@ static int deliver_body(vh_conn *c)
 			}
 			continue;
 		}
-		char *nl = memchr(c->in, '\n', c->in_len);
+		char *nl = memchr(in, '\n', avail);
 		if (!nl) {
-			if (c->in_len > VH_CHUNK_LINE_MAX) {
+			if (avail > VH_CHUNK_LINE_MAX)
 				server_reject(c, 400, "malformed chunked body");
-				return 0;
-			}
 			break;
 		}
-		size_t line = (size_t)(nl - c->in) + 1;
+		size_t line = (size_t)(nl - in) + 1;
 		if (c->chunk == CH_DATA_END) {
-			if (!(line == 1 || (line == 2 && c->in[0] == '\r'))) {
+			if (!(line == 1 || (line == 2 && in[0] == '\r'))) {
 				server_reject(c, 400, "malformed chunked body");
-				return 0;
+				break;
 			}
 			c->chunk = CH_SIZE;
 		} else if (c->chunk == CH_SIZE) {
 			uint64_t v = 0;
 			size_t i = 0, digits = 0;
 			for (; i < line; i++) {
-				int h = hexval((unsigned char)c->in[i]);
+				int h = hexval((unsigned char)in[i]);
 				if (h < 0)
 					break;
 				if (v > (UINT64_MAX >> 4)) {
@@ -756,9 +781,9 @@ static int deliver_body(vh_conn *c)
 				digits++;
 			}
 			/* chunk extensions (";...") are ignored */
-			if (!digits || (c->in[i] != ';' && c->in[i] != '\r' && c->in[i] != '\n')) {
+			if (!digits || (in[i] != ';' && in[i] != '\r' && in[i] != '\n')) {
 				server_reject(c, 400, "malformed chunk size");
-				return 0;
+				break;
 			}
 			if (v == 0) {
 				c->chunk = CH_TRAILER;
@@ -767,12 +792,13 @@ static int deliver_body(vh_conn *c)
 				c->chunk = CH_DATA;
 			}
 		} else { /* CH_TRAILER: fields until a blank line */
-			if (line == 1 || (line == 2 && c->in[0] == '\r'))
+			if (line == 1 || (line == 2 && in[0] == '\r'))
 				c->body_done = 1;
 		}
-		consume(c, line);
+		off += line;
 	}
-	return 0;
+	consume(c, off);
+	return rc;
 }
 
 static void send_interim_continue(vh_conn *c)
@@ -798,6 +824,12 @@ static int drive(vh_conn *c)
 		/* Output first: an answer (or 100 Continue) waiting to go. */
 		if (c->out_off < c->out_len || c->body_off < c->body_len) {
 			int f = flush_out(c);
+			if (f < 0 && c->suspended) {
+				/* A 100 Continue lost: whoever will resume the request
+				 * holds c, so it is closed on the resume, not now. */
+				c->dead = 1;
+				return 0;
+			}
 			if (f < 0) {
 				close_conn(c);
 				return -1;
@@ -837,7 +869,6 @@ static int drive(vh_conn *c)
 			return 0;
 
 		/* Parse what we have. */
-		int progressed = 0;
 		if (c->state == C_IDLE || c->state == C_HEADERS) {
 			size_t e = c->in_len ? header_end(c->in, c->in_len) : 0;
 			size_t limit = c->srv->opt.max_header_bytes;
@@ -873,21 +904,22 @@ static int drive(vh_conn *c)
 				}
 				if (c->answered || c->suspended)
 					continue;
-				if (c->has_body && c->expect_continue)
-					send_interim_continue(c);
-				progressed = 1;
 			}
 		}
 		if (c->state == C_BODY && !c->answered && !c->suspended) {
-			size_t before = c->in_len;
+			if (c->expect_continue) {
+				/* The handler took the headers (at once or after a
+				 * resume) without answering: ask for the body. */
+				c->expect_continue = 0;
+				send_interim_continue(c);
+			}
 			if (deliver_body(c) < 0) {
 				close_conn(c);
 				return -1;
 			}
-			if (c->in_len != before)
-				progressed = 1;
 			if (c->body_done && !c->answered && !c->suspended) {
 				c->state = C_WAIT;
+				c->end_called = 1;
 				if (call_handler(c, NULL, NULL) < 0) {
 					close_conn(c);
 					return -1;
@@ -895,8 +927,10 @@ static int drive(vh_conn *c)
 				continue;
 			}
 		} else if (c->state == C_WAIT && !c->answered && !c->suspended && c->body_done &&
-		           progressed) {
-			/* A request without a body: its end call. */
+		           !c->end_called) {
+			/* A request without a body: its end call (also when the
+			 * handler suspended at the first call and was resumed). */
+			c->end_called = 1;
 			if (call_handler(c, NULL, NULL) < 0) {
 				close_conn(c);
 				return -1;
@@ -927,6 +961,22 @@ static int drive(vh_conn *c)
 		c->in_len += (size_t)n;
 		c->last_ms = now_ms();
 	}
+}
+
+/* Take connection C into loop LP (on LP's thread). */
+static void adopt(struct loop *lp, vh_conn *c)
+{
+	c->next = lp->conns;
+	if (lp->conns)
+		lp->conns->prev = c;
+	lp->conns = c;
+	struct epoll_event ev = {EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, {.ptr = c}};
+	if (epoll_ctl(lp->ep, EPOLL_CTL_ADD, c->fd, &ev) < 0) {
+		close_conn(c);
+		return;
+	}
+	/* Data may already be there (it usually is). */
+	drive(c);
 }
 
 static void accept_all(struct loop *lp)
@@ -964,8 +1014,15 @@ static void accept_all(struct loop *lp)
 			atomic_fetch_sub(&s->n_conns, 1);
 			continue;
 		}
+		/* The loop with the fewest connections takes it: the kernel
+		 * tends to wake the same loop for every connection. */
+		struct loop *to = lp;
+		for (unsigned i = 0; i < s->n_loops; i++)
+			if (atomic_load(&s->loops[i].n_conns) < atomic_load(&to->n_conns))
+				to = &s->loops[i];
+		atomic_fetch_add(&to->n_conns, 1);
 		c->srv = s;
-		c->lp = lp;
+		c->lp = to;
 		c->fd = fd;
 		c->readable = 1;
 		c->last_ms = now_ms();
@@ -980,30 +1037,39 @@ static void accept_all(struct loop *lp)
 				free(c);
 				close(fd);
 				atomic_fetch_sub(&s->n_conns, 1);
+				atomic_fetch_sub(&to->n_conns, 1);
 				continue;
 			}
 			SSL_set_accept_state(c->ssl);
 		}
-		c->next = lp->conns;
-		if (lp->conns)
-			lp->conns->prev = c;
-		lp->conns = c;
-		struct epoll_event ev = {EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, {.ptr = c}};
-		if (epoll_ctl(lp->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
-			close_conn(c);
+		if (to == lp) {
+			adopt(lp, c);
 			continue;
 		}
-		/* Data may already be there (it usually is). */
-		drive(c);
+		pthread_mutex_lock(&to->mu);
+		int wake = to->adopt == NULL && to->resumes == NULL;
+		c->next_resume = to->adopt;
+		to->adopt = c;
+		pthread_mutex_unlock(&to->mu);
+		if (wake) {
+			uint64_t token = 1;
+			(void)!write(to->efd, &token, sizeof token);
+		}
 	}
 }
 
 static void run_resumes(struct loop *lp)
 {
 	pthread_mutex_lock(&lp->mu);
-	vh_conn *list = lp->resumes;
-	lp->resumes = NULL;
+	vh_conn *list = lp->resumes, *adopted = lp->adopt;
+	lp->resumes = lp->adopt = NULL;
 	pthread_mutex_unlock(&lp->mu);
+	while (adopted) {
+		vh_conn *next = adopted->next_resume;
+		adopted->next_resume = NULL;
+		adopt(lp, adopted);
+		adopted = next;
+	}
 	/* The list is newest first; answer in the order of completion. */
 	vh_conn *rev = NULL;
 	while (list) {
@@ -1082,6 +1148,8 @@ static void *loop_main(void *arg)
 					continue;
 				if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 					c->readable = 1;
+				if (evs[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+					c->peer_shut = 1;
 				if ((evs[i].events & (EPOLLHUP | EPOLLERR)) && c->suspended) {
 					c->dead = 1;
 					continue;
@@ -1223,6 +1291,14 @@ void vh_stop(vh_server *s)
 		pthread_join(lp->thread, NULL);
 		while (lp->conns)
 			close_conn(lp->conns);
+		/* Accepted for this loop but never taken in. */
+		while (lp->adopt) {
+			vh_conn *c = lp->adopt;
+			lp->adopt = c->next_resume;
+			c->next = lp->conns;
+			lp->conns = c;
+			close_conn(c);
+		}
 		bury(lp);
 		close(lp->ep);
 		close(lp->efd);

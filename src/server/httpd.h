@@ -40,7 +40,8 @@ typedef struct vh_handlers {
 	void (*done)(void *ctx, vh_conn *c, void **req);
 	/* Answer an error found by the server itself (400 malformed request,
 	 * 408 too slow, 413, 431 headers too large, 501, 505) with
-	 * vh_respond; REQ is the handler's request if it ran (else NULL). */
+	 * vh_respond.  If the handler ran for this request, `done` follows as
+	 * usual. */
 	void (*reject)(void *ctx, vh_conn *c, unsigned status, const char *message);
 	/* A line for the debug log. */
 	void (*log)(void *ctx, const char *message);
