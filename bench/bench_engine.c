@@ -7,8 +7,10 @@
  * SPDX-License-Identifier: Apache-2.0
  *
  *   bench_engine ceiling                 SHA-256 ceiling (1 leaf + 1 node hash per entry)
- *   bench_engine append DIR              durable appends: batch 1/100/1000/10000 x 1/2 threads,
- *                                        with a checkpoint signed every second meanwhile
+ *   bench_engine append DIR [BATCH]      durable appends: batch 1/100/1000/10000 (or only BATCH)
+ *                                        x 1/2 threads, with a checkpoint signed every second
+ *                                        meanwhile (and, with BENCH_FLUSH set in the environment,
+ *                                        tiles written every 100 ms by that thread)
  *   bench_engine latency DIR             single-entry durable append latency p50/p99
  *   bench_engine verify DIR N            build an N-entry log, then time full verification
  *   bench_engine reopen DIR N            append N entries, kill -9 the writer, time the reopen
