@@ -39,16 +39,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char *transport = dup_span(v.transport, v.transport_len);
 		char *ct = dup_span(v.content_type, v.content_type_len);
 		char *peer = v.peer ? dup_span(v.peer, v.peer_len) : NULL;
+		char *agent = v.has_agent ? dup_span(v.agent, v.agent_len) : NULL;
+		char *origin = v.has_agent ? dup_span(v.origin ? v.origin : "", v.origin_len) : NULL;
 		vs_envelope e = {
 			.received = {(time_t)v.received_sec, (long)v.received_nsec},
 			.principal = principal,
 			.transport = transport,
 			.content_type = ct,
 			.peer = peer,
+			.agent = agent,
+			.spool_index = v.spool_index,
+			.spooled = {(time_t)v.spooled_sec, (long)v.spooled_nsec},
+			.origin = origin,
 			.idem_key = v.has_idem_key ? v.idem_key : NULL,
 			.request_events = v.request_events,
 		};
-		uint8_t out[2048];
+		uint8_t out[4096];
 		size_t n = vs_envelope_write_header(&e, out, sizeof out);
 		if (n != v.event_off || memcmp(out, copy, n) != 0)
 			abort();
@@ -56,6 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(transport);
 		free(ct);
 		free(peer);
+		free(agent);
+		free(origin);
 	}
 	free(copy);
 	return 0;

@@ -53,6 +53,7 @@ max_len() {
 	fuzz_config) echo 8192 ;;
 	fuzz_route) echo 256 ;;
 	fuzz_envelope) echo 4096 ;;
+	fuzz_forward) echo 70000 ;;
 	fuzz_httpd) echo 16384 ;;
 	*) echo 4096 ;;
 	esac
@@ -83,7 +84,7 @@ CFLAGS="-std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $SAN \
 -I$ROOT/include -I$ROOT/src -I$ROOT/src/server"
 # The server's parsers are fuzzed too, and its HTTP server (httpd, over
 # loopback connections; it needs libssl).
-SERVER_PARTS="ingest_parse syslog tokens config metrics envelope idem route readfile httpd"
+SERVER_PARTS="ingest_parse syslog tokens config metrics envelope idem route readfile httpd forward sources"
 
 # ------------------------------------------------------------------ build
 

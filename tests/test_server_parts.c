@@ -18,8 +18,10 @@
 #include <cmocka.h>
 
 #include "envelope.h"
+#include "forward.h"
 #include "idem.h"
 #include "route.h"
+#include "sources.h"
 #include "tiles.h"
 
 /* ------------------------------------------------------------------ */
@@ -123,6 +125,165 @@ static void test_envelope_round_trip(void **state)
 		free(p);
 	}
 	free(exact);
+}
+
+/* An agent's event: its lines, byte for byte, and back. */
+static void test_envelope_agent_lines(void **state)
+{
+	(void)state;
+	vs_envelope e = {
+		.received = {1795720605, 767765121},
+		.principal = "admin",
+		.transport = "agent",
+		.content_type = "application/octet-stream",
+		.agent = "host-a",
+		.spool_index = 3,
+		.spooled = {1795720604, 259902070},
+		.origin = "file:/var/log/app.log",
+	};
+	uint8_t buf[1024];
+	size_t h = vs_envelope_write_header(&e, buf, sizeof buf);
+	static const char want[] = "vellum-event/1\n"
+	                           "received: 2026-11-26T19:16:45.767765121Z\n"
+	                           "principal: admin\n"
+	                           "transport: agent\n"
+	                           "content-type: application/octet-stream\n"
+	                           "agent: host-a\n"
+	                           "spool-index: 3\n"
+	                           "spooled: 2026-11-26T19:16:44.259902070Z\n"
+	                           "origin: file:/var/log/app.log\n"
+	                           "\n";
+	assert_int_equal(h, sizeof want - 1);
+	assert_memory_equal(buf, want, h);
+	memcpy(buf + h, "x", 1);
+	vs_envelope_view v;
+	assert_int_equal(vs_envelope_parse(buf, h + 1, &v), 0);
+	assert_true(v.has_agent);
+	assert_memory_equal(v.agent, "host-a", v.agent_len);
+	assert_int_equal(v.spool_index, 3);
+	assert_int_equal(v.spooled_sec, 1795720604);
+	assert_int_equal(v.spooled_nsec, 259902070);
+	assert_memory_equal(v.origin, "file:/var/log/app.log", v.origin_len);
+	/* Without an origin there is no origin line. */
+	e.origin = "";
+	e.spool_index = 18446744073709551615u;
+	h = vs_envelope_write_header(&e, buf, sizeof buf);
+	assert_null(memmem(buf, h, "origin:", 7));
+	assert_non_null(memmem(buf, h, "spool-index: 18446744073709551615\n", 34));
+	/* A leading zero, or agent lines out of order, is not an envelope. */
+	static const char bad[] = "vellum-event/1\nreceived: 2026-11-26T19:16:45.767765121Z\n"
+	                          "principal: admin\ntransport: agent\ncontent-type: a/b\n"
+	                          "agent: host-a\nspool-index: 03\n"
+	                          "spooled: 2026-11-26T19:16:44.259902070Z\n\nx";
+	assert_int_equal(vs_envelope_parse((const uint8_t *)bad, sizeof bad - 1, &v), -1);
+}
+
+static size_t put_record(uint8_t *p, uint64_t index, int64_t spooled, const char *origin,
+                         const char *event)
+{
+	size_t o = strlen(origin), e = strlen(event);
+	for (int i = 0; i < 8; i++) {
+		p[i] = (uint8_t)(index >> (56 - 8 * i));
+		p[8 + i] = (uint8_t)((uint64_t)spooled >> (56 - 8 * i));
+	}
+	p[16] = (uint8_t)o;
+	memcpy(p + 17, origin, o);
+	p[17 + o] = (uint8_t)(e >> 24);
+	p[18 + o] = (uint8_t)(e >> 16);
+	p[19 + o] = (uint8_t)(e >> 8);
+	p[20 + o] = (uint8_t)e;
+	memcpy(p + 21 + o, event, e);
+	return 21 + o + e;
+}
+
+static void test_forward_parse(void **state)
+{
+	(void)state;
+	uint8_t body[512];
+	size_t len = put_record(body, 7, 1000, "stdin", "first");
+	len += put_record(body + len, 9, 2000, "", "second event");
+	vs_forward_record r[4];
+	vs_forward_error err;
+	size_t n = 0;
+	assert_int_equal(vs_forward_parse(body, len, r, 4, &n, &err), 0);
+	assert_int_equal(n, 2);
+	assert_int_equal(r[0].spool_index, 7);
+	assert_int_equal(r[0].spooled_ns, 1000);
+	assert_memory_equal(body + r[0].origin_off, "stdin", r[0].origin_len);
+	assert_memory_equal(body + r[0].event_off, "first", r[0].event_len);
+	assert_int_equal(r[1].spool_index, 9);
+	assert_int_equal(r[1].origin_len, 0);
+	assert_memory_equal(body + r[1].event_off, "second event", r[1].event_len);
+	/* Each refusal, with its code. */
+	assert_int_equal(vs_forward_parse(body, len, r, 1, &n, &err), -1);
+	assert_string_equal(err.code, "too_many_events");
+	for (size_t cut = 0; cut < len; cut++)
+		if (cut != 31) /* 31: exactly the first record */
+			assert_int_equal(vs_forward_parse(body, cut, r, 4, &n, &err), -1);
+	assert_int_equal(vs_forward_parse(body, 31, r, 4, &n, &err), 0);
+	size_t l2 = put_record(body, 5, 1, "a", "x");
+	l2 += put_record(body + l2, 5, 1, "a", "y");
+	assert_int_equal(vs_forward_parse(body, l2, r, 4, &n, &err), -1);
+	assert_string_equal(err.code, "malformed_forward");
+	assert_non_null(strstr(err.message, "does not follow"));
+	l2 = put_record(body, 1, -5, "a", "x");
+	assert_int_equal(vs_forward_parse(body, l2, r, 4, &n, &err), -1);
+	l2 = put_record(body, 1, 1, "bad\x01origin", "x");
+	assert_int_equal(vs_forward_parse(body, l2, r, 4, &n, &err), -1);
+	assert_non_null(strstr(err.message, "printable"));
+	l2 = put_record(body, 1, 1, "a", "");
+	assert_int_equal(vs_forward_parse(body, l2, r, 4, &n, &err), -1);
+	assert_true(vs_agent_id_ok("host-a.example:1_x", 18));
+	assert_false(vs_agent_id_ok("", 0));
+	assert_false(vs_agent_id_ok("a b", 3));
+	assert_false(vs_agent_id_ok("a/b", 3));
+}
+
+static void test_sources(void **state)
+{
+	(void)state;
+	vs_sources *s = vs_sources_new();
+	assert_non_null(s);
+	assert_int_equal(vs_sources_through(s, "a", 1), -1);
+	for (uint64_t i = 0; i < 10; i++)
+		assert_int_equal(vs_sources_mark(s, "a", 1, i, 100, 300), 1);
+	assert_int_equal(vs_sources_mark(s, "a", 1, 4, 100, 300), 0); /* held */
+	assert_int_equal(vs_sources_through(s, "a", 1), 9);
+	/* Out of order: 12, 15, 13 leave gaps 10..11 and 14. */
+	assert_int_equal(vs_sources_mark(s, "a", 1, 12, 0, 0), 1);
+	assert_int_equal(vs_sources_mark(s, "a", 1, 15, 0, 0), 1);
+	assert_int_equal(vs_sources_mark(s, "a", 1, 13, 0, 0), 1);
+	assert_int_equal(vs_sources_mark(s, "a", 1, 13, 0, 0), 0);
+	assert_true(vs_sources_has(s, "a", 1, 13));
+	assert_false(vs_sources_has(s, "a", 1, 14));
+	assert_false(vs_sources_has(s, "b", 1, 0));
+	assert_int_equal(vs_sources_through(s, "a", 1), 9);
+	assert_int_equal(vs_sources_missing(s, "a", 1), 3);
+	assert_int_equal(vs_sources_missing_total(s), 3);
+	char *j = vs_sources_json(s, "default", 100);
+	assert_non_null(strstr(j, "\"through\":9,\"highest\":15,\"held\":13,\"missing\":3,"
+	                          "\"gaps\":[[10,11],[14,14]]"));
+	free(j);
+	j = vs_sources_json(s, "default", 1);
+	assert_non_null(strstr(j, "\"gaps\":[[10,11]]"));
+	free(j);
+	/* Filling the gaps absorbs what waited past them. */
+	assert_int_equal(vs_sources_mark(s, "a", 1, 10, 0, 0), 1);
+	assert_int_equal(vs_sources_mark(s, "a", 1, 11, 0, 0), 1);
+	assert_int_equal(vs_sources_through(s, "a", 1), 13);
+	assert_int_equal(vs_sources_mark(s, "a", 1, 14, 0, 0), 1);
+	assert_int_equal(vs_sources_through(s, "a", 1), 15);
+	assert_int_equal(vs_sources_missing(s, "a", 1), 0);
+	/* Agents are separate; the delay is received minus spooled. */
+	assert_int_equal(vs_sources_mark(s, "b", 1, 0, 1000000000, 3500000000), 1);
+	assert_int_equal(vs_sources_count(s), 2);
+	vs_sources_duplicate(s, "b", 1, 4);
+	j = vs_sources_json(s, "default", 100);
+	assert_non_null(strstr(j, "{\"agent\":\"b\",\"through\":0,\"highest\":0,\"held\":1,"
+	                          "\"missing\":0,\"gaps\":[],\"duplicates\":4,"
+	                          "\"last_delay_seconds\":2.500000"));
+	free(j);
+	vs_sources_free(s);
 }
 
 static void test_envelope_refuses(void **state)
@@ -269,6 +430,10 @@ static void test_routes(void **state)
 	assert_true(r.kind == VS_ROUTE_EVENTS && r.post);
 	assert_int_equal(route("/v1/logs/x/k8s-audit", &r), 0);
 	assert_true(r.kind == VS_ROUTE_K8S_AUDIT && r.post);
+	assert_int_equal(route("/v1/logs/x/forward", &r), 0);
+	assert_true(r.kind == VS_ROUTE_FORWARD && r.post);
+	assert_int_equal(route("/v1/logs/x/sources", &r), 0);
+	assert_true(r.kind == VS_ROUTE_SOURCES && !r.post);
 	assert_int_equal(route("/v1/logs/x/entries/18446744073709551615", &r), 0);
 	assert_true(r.kind == VS_ROUTE_ENTRY && r.index == UINT64_MAX);
 	assert_int_equal(route("/v1/logs/x/receipt/0", &r), 0);
@@ -299,6 +464,9 @@ int main(void)
 		cmocka_unit_test(test_envelope_template),
 		cmocka_unit_test(test_envelope_round_trip),
 		cmocka_unit_test(test_envelope_refuses),
+		cmocka_unit_test(test_envelope_agent_lines),
+		cmocka_unit_test(test_forward_parse),
+		cmocka_unit_test(test_sources),
 		cmocka_unit_test(test_idem_find_put_remove),
 		cmocka_unit_test(test_idem_evicts_oldest),
 		cmocka_unit_test(test_routes),

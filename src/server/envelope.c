@@ -62,11 +62,14 @@ static int format_time(const struct timespec *ts, char out[48])
 
 int vs_envelope_template_init(vs_envelope_template *t, const vs_envelope *e)
 {
-	char when[48];
+	char when[48], spooled[48];
 	t->len = 0;
+	int has_origin = e->agent && e->origin && e->origin[0];
 	if (format_time(&e->received, when) || !printable(e->principal) ||
 	    !printable(e->transport) || !printable(e->content_type) ||
-	    (e->peer && !printable(e->peer)))
+	    (e->peer && !printable(e->peer)) ||
+	    (e->agent && (!printable(e->agent) || format_time(&e->spooled, spooled))) ||
+	    (has_origin && !printable(e->origin)))
 		return -1;
 	int n = snprintf((char *)t->prefix, sizeof t->prefix,
 	                 VS_ENVELOPE_MAGIC "received: %s\nprincipal: %s\ntransport: %s\n"
@@ -75,6 +78,16 @@ int vs_envelope_template_init(vs_envelope_template *t, const vs_envelope *e)
 	                 e->peer ? e->peer : "", e->peer ? "\n" : "");
 	if (n <= 0 || (size_t)n >= sizeof t->prefix)
 		return -1;
+	if (e->agent) {
+		int m = snprintf((char *)t->prefix + n, sizeof t->prefix - (size_t)n,
+		                 "agent: %s\nspool-index: %llu\nspooled: %s\n%s%s%s", e->agent,
+		                 (unsigned long long)e->spool_index, spooled,
+		                 has_origin ? "origin: " : "", has_origin ? e->origin : "",
+		                 has_origin ? "\n" : "");
+		if (m <= 0 || (size_t)m >= sizeof t->prefix - (size_t)n)
+			return -1;
+		n += m;
+	}
 	t->len = (size_t)n;
 	return 0;
 }
@@ -160,7 +173,7 @@ static int digits(const char *s, size_t n, unsigned *out)
 	return 0;
 }
 
-static int parse_time(const char *s, size_t n, vs_envelope_view *out)
+static int parse_time(const char *s, size_t n, int64_t *sec, uint32_t *nsec)
 {
 	unsigned y, mo, d, h, mi, se, ns;
 	if (n != 30 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' ||
@@ -174,8 +187,8 @@ static int parse_time(const char *s, size_t n, vs_envelope_view *out)
 	unsigned leap = mo == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0);
 	if (d < 1 || d > mdays[mo - 1] + leap)
 		return -1; /* one spelling per instant: no 31 November, no :60 */
-	out->received_sec = days_from_civil((int)y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
-	out->received_nsec = ns;
+	*sec = days_from_civil((int)y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+	*nsec = ns;
 	return 0;
 }
 
@@ -194,7 +207,8 @@ int vs_envelope_parse(const uint8_t *p, size_t len, vs_envelope_view *out)
 	size_t pos = sizeof VS_ENVELOPE_MAGIC - 1, tlen, rlen;
 	const char *t, *r;
 	if (len < pos || memcmp(p, VS_ENVELOPE_MAGIC, pos) != 0 ||
-	    take_line(p, len, &pos, "received", &t, &tlen) || parse_time(t, tlen, out) ||
+	    take_line(p, len, &pos, "received", &t, &tlen) ||
+	    parse_time(t, tlen, &out->received_sec, &out->received_nsec) ||
 	    take_line(p, len, &pos, "principal", &out->principal, &out->principal_len) ||
 	    take_line(p, len, &pos, "transport", &out->transport, &out->transport_len) ||
 	    take_line(p, len, &pos, "content-type", &out->content_type, &out->content_type_len))
@@ -202,6 +216,27 @@ int vs_envelope_parse(const uint8_t *p, size_t len, vs_envelope_view *out)
 	if (pos < len && p[pos] == 'p' &&
 	    take_line(p, len, &pos, "peer", &out->peer, &out->peer_len))
 		return -1;
+	if (pos < len && p[pos] == 'a') {
+		const char *si, *sp;
+		size_t silen, splen;
+		if (take_line(p, len, &pos, "agent", &out->agent, &out->agent_len) ||
+		    take_line(p, len, &pos, "spool-index", &si, &silen) || silen > 20 ||
+		    (silen > 1 && si[0] == '0') ||
+		    take_line(p, len, &pos, "spooled", &sp, &splen) ||
+		    parse_time(sp, splen, &out->spooled_sec, &out->spooled_nsec))
+			return -1;
+		uint64_t v = 0;
+		for (size_t i = 0; i < silen; i++) {
+			if (si[i] < '0' || si[i] > '9' || v > (UINT64_MAX - 9) / 10)
+				return -1;
+			v = v * 10 + (uint64_t)(si[i] - '0');
+		}
+		out->spool_index = v;
+		out->has_agent = 1;
+		if (pos < len && p[pos] == 'o' &&
+		    take_line(p, len, &pos, "origin", &out->origin, &out->origin_len))
+			return -1;
+	}
 	if (pos < len && p[pos] == 'i') {
 		unsigned n;
 		if (take_line(p, len, &pos, "idempotency-key", &t, &tlen) ||

@@ -12,6 +12,10 @@
  *   transport: <http | k8s-audit | syslog-tcp | syslog-udp | syslog-tls>\n
  *   content-type: <media type of the event>\n
  *   [peer: <address:port>\n]                          syslog only
+ *   [agent: <agent id>\n                               forwarded by an agent
+ *    spool-index: <n>\n                                (transport "agent"):
+ *    spooled: <time, as received>\n                    the event's place and
+ *    [origin: <source spec>\n]]                        time in its spool
  *   [idempotency-key: <64 lowercase hex, SHA-256>\n
  *    request-events: <n>\n]                           with an idempotency key
  *   \n
@@ -39,6 +43,10 @@ typedef struct vs_envelope {
 	const char *transport;
 	const char *content_type;
 	const char *peer;           /* NULL: no peer line */
+	const char *agent;          /* NULL: no agent lines */
+	uint64_t spool_index;       /* with agent */
+	struct timespec spooled;    /* with agent */
+	const char *origin;         /* with agent; NULL or "": no origin line */
 	const uint8_t *idem_key;    /* NULL, or VS_IDEM_KEY_SIZE bytes */
 	uint32_t request_events;    /* with idem_key: events of the request (>= 1) */
 } vs_envelope;
@@ -54,7 +62,7 @@ size_t vs_envelope_write_header(const vs_envelope *e, uint8_t *out, size_t cap);
 /* The part of a header that the events of one request share (all but the
  * idempotency lines): built once, then written per event. */
 typedef struct vs_envelope_template {
-	uint8_t prefix[4 * (VS_HEADER_VALUE_MAX + 16) + 128];
+	uint8_t prefix[7 * (VS_HEADER_VALUE_MAX + 16) + 128];
 	size_t len;
 } vs_envelope_template;
 
@@ -74,6 +82,12 @@ typedef struct vs_envelope_view {
 	uint32_t received_nsec;
 	const char *principal, *transport, *content_type, *peer; /* not NUL-terminated */
 	size_t principal_len, transport_len, content_type_len, peer_len;
+	int has_agent;
+	const char *agent, *origin;     /* not NUL-terminated; origin may be empty */
+	size_t agent_len, origin_len;
+	uint64_t spool_index;
+	int64_t spooled_sec;
+	uint32_t spooled_nsec;
 	int has_idem_key;
 	uint8_t idem_key[VS_IDEM_KEY_SIZE];
 	uint32_t request_events;

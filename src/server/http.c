@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "envelope.h"
+#include "forward.h"
 #include "httpd.h"
 #include "ingest_parse.h"
 #include "note.h"
@@ -64,6 +65,12 @@ struct request {
 	int sync_status;
 	vs_job *job;
 	uint8_t (*leaf)[VL_HASH_SIZE];
+	/* POST .../forward: the agent and the records this request writes
+	 * (those the log did not hold yet), and how many it held already. */
+	int forward;
+	char agent[VS_AGENT_ID_MAX + 1];
+	vs_forward_record *records;
+	size_t n_records, n_held_before;
 };
 
 static void reserve_release(struct request *r)
@@ -327,6 +334,14 @@ static int serve_proof(vs_server *s, vh_conn *c, vs_log *l,
 static int serve_read(vs_server *s, vh_conn *c, vs_log *l,
                                   const vs_route *r)
 {
+	if (r->kind == VS_ROUTE_SOURCES) {
+		char *body = vs_sources_json(l->sources, l->cfg->name, 100);
+		if (!body)
+			return send_error(s, c, 503, VS_REJ_INTERNAL, "out_of_memory",
+			                  "out of memory; retry");
+		return send_response(c, 200, "application/json", body, strlen(body), "no-store",
+		                     NULL, NULL);
+	}
 	if (r->kind == VS_ROUTE_CHECKPOINT) {
 		char *note = NULL;
 		vl_checkpoint cp;
@@ -563,12 +578,150 @@ nomem:
 	return 1;
 }
 
+static int forward_answer(struct request *r);
+
+/* POST .../forward with its body complete: the records the log does not
+ * hold yet become one job; each carries an idempotency key derived from
+ * (agent, spool index), so a retry racing its original is not written
+ * twice either. */
+static int forward_body_done(struct request *r)
+{
+	vs_server *s = r->server;
+	size_t max = s->cfg.max_events_per_request, n = 0;
+	vs_forward_record *rec = malloc((max ? max : 1) * sizeof *rec);
+	if (!rec)
+		return send_error(s, r->conn, 503, VS_REJ_INTERNAL, "out_of_memory",
+		                  "out of memory; retry");
+	vs_forward_error ferr;
+	if (vs_forward_parse(r->body, r->len, rec, max, &n, &ferr) != 0) {
+		free(rec);
+		int many = strcmp(ferr.code, "too_many_events") == 0;
+		return send_error(s, r->conn, many ? 413 : 400,
+		                  many ? VS_REJ_TOO_MANY : VS_REJ_MALFORMED, ferr.code, "%s",
+		                  ferr.message);
+	}
+	/* Keep only what the log does not hold. */
+	size_t keep = 0, alen = strlen(r->agent);
+	for (size_t i = 0; i < n; i++)
+		if (!vs_sources_has(r->log->sources, r->agent, alen, rec[i].spool_index))
+			rec[keep++] = rec[i];
+	r->records = rec;
+	r->n_held_before = n - keep;
+	r->n_records = keep;
+	if (keep == 0)
+		return forward_answer(r);
+	vs_job *job = calloc(1, sizeof *job);
+	if (!job)
+		goto nomem;
+	r->job = job;
+	job->n_events = keep;
+	job->entries = calloc(keep, sizeof *job->entries);
+	job->slot = calloc(keep, sizeof *job->slot);
+	job->index = calloc(keep, sizeof *job->index);
+	job->keys = calloc(keep, sizeof *job->keys);
+	job->key_event = calloc(keep, sizeof *job->key_event);
+	job->key_count = calloc(keep, sizeof *job->key_count);
+	job->key_state = calloc(keep, 1);
+	r->leaf = calloc(keep, sizeof *r->leaf);
+	if (!job->entries || !job->slot || !job->index || !job->keys || !job->key_event ||
+	    !job->key_count || !job->key_state || !r->leaf)
+		goto nomem;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	char origin[256];
+	vs_envelope env = {
+		.received = now,
+		.principal = r->principal,
+		.transport = "agent",
+		.content_type = "application/octet-stream",
+		.agent = r->agent,
+		.origin = origin,
+	};
+	size_t total = 0;
+	for (size_t i = 0; i < keep; i++) {
+		const vs_forward_record *f = &rec[i];
+		char idx[24];
+		int il = snprintf(idx, sizeof idx, "%llu", (unsigned long long)f->spool_index);
+		idem_hash("vellum agent", r->agent, alen, idx, (size_t)il, "", 0, job->keys[i]);
+		job->key_event[i] = i;
+		job->key_count[i] = 1;
+		memcpy(origin, r->body + f->origin_off, f->origin_len);
+		origin[f->origin_len] = 0;
+		env.spool_index = f->spool_index;
+		env.spooled = (struct timespec){(time_t)(f->spooled_ns / 1000000000),
+		                                (long)(f->spooled_ns % 1000000000)};
+		env.idem_key = job->keys[i];
+		env.request_events = 1;
+		size_t hl = vs_envelope_header_len(&env);
+		if (hl == 0) {
+			return send_error(s, r->conn, 400, VS_REJ_MALFORMED, "malformed_forward",
+			                  "record for spool index %llu: its spooled time is outside "
+			                  "1970..9999",
+			                  (unsigned long long)f->spool_index);
+		}
+		if (hl + f->event_len > VL_ENTRY_MAX) {
+			return send_error(s, r->conn, 413, VS_REJ_ENTRY_TOO_LARGE, "entry_too_large",
+			                  "spool index %llu: %zu bytes with its %zu-byte envelope exceed "
+			                  "the %d-byte entry limit",
+			                  (unsigned long long)f->spool_index, f->event_len, hl,
+			                  VL_ENTRY_MAX);
+		}
+		total += hl + f->event_len;
+	}
+	job->n_keys = keep;
+	reserve_release(r);
+	if (reserve(r, total) < 0) {
+		return send_error(s, r->conn, 503, VS_REJ_QUEUE_FULL, "queue_full",
+		                  "the server holds too much unwritten data; retry");
+	}
+	job->buf = malloc(total ? total : 1);
+	if (!job->buf)
+		goto nomem;
+	job->buf_len = total;
+	size_t off = 0;
+	for (size_t i = 0; i < keep; i++) {
+		const vs_forward_record *f = &rec[i];
+		memcpy(origin, r->body + f->origin_off, f->origin_len);
+		origin[f->origin_len] = 0;
+		env.spool_index = f->spool_index;
+		env.spooled = (struct timespec){(time_t)(f->spooled_ns / 1000000000),
+		                                (long)(f->spooled_ns % 1000000000)};
+		env.idem_key = job->keys[i];
+		size_t h = vs_envelope_write_header(&env, job->buf + off, total - off);
+		memcpy(job->buf + off + h, r->body + f->event_off, f->event_len);
+		job->entries[i] = (vl_entry){job->buf + off, h + f->event_len};
+		vl_leaf_hash(job->buf + off, h + f->event_len, r->leaf[i]);
+		job->slot[i] = (long)i;
+		off += h + f->event_len;
+	}
+	job->n_entries = keep;
+	job->complete = job_complete;
+	job->complete_arg = r;
+	/* The records keep their spool index and time; the body's bytes are
+	 * no longer needed (offsets into it are not used again). */
+	free(r->body);
+	r->body = NULL;
+	r->state = REQ_QUEUED;
+	vh_suspend(r->conn);
+	int rc = vs_sequencer_submit(r->log, r->job);
+	if (rc != 0) {
+		r->sync_status = rc;
+		vh_resume(r->conn);
+	}
+	return 0;
+nomem:
+	return send_error(s, r->conn, 503, VS_REJ_INTERNAL, "out_of_memory",
+	                  "out of memory; retry");
+}
+
 static int ingest_body_done(struct request *r)
 {
 	vs_server *s = r->server;
 	if (r->len == 0)
 		return send_error(s, r->conn, 400, VS_REJ_MALFORMED, "empty_body",
 		                  "the request has no body");
+	if (r->forward)
+		return forward_body_done(r);
 	size_t max = s->cfg.max_events_per_request, n = 0;
 	vs_span *spans = malloc((max ? max : 1) * sizeof *spans);
 	if (!spans)
@@ -651,6 +804,8 @@ static int ingest_answer(struct request *r)
 		                  "log '%s' could not make the events durable (%s); nothing was "
 		                  "acknowledged",
 		                  r->log->cfg->name, vl_strerror(rc < 0 ? rc : job->rc));
+	if (r->forward)
+		return forward_answer(r);
 	/* rc == 1: every event was already in the log. */
 	size_t n = job->n_events, replayed = 0;
 	size_t cap = 64 + n * 160;
@@ -702,6 +857,43 @@ static int ingest_answer(struct request *r)
 	                     replayed == n ? "Idempotent-Replayed" : NULL, "true");
 }
 
+/* The answer to POST .../forward once its records are durable (or were
+ * all held already): the agent's state is updated, then
+ *   {"log":L,"agent":A,"records":N,"written":W,"duplicates":D,"through":T} */
+static int forward_answer(struct request *r)
+{
+	vs_server *s = r->server;
+	vs_log *l = r->log;
+	size_t alen = strlen(r->agent), written = 0, replayed = 0;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	int64_t received = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	for (size_t i = 0; r->job && i < r->n_records; i++) {
+		/* Written now, or (an idempotency replay) by a request that raced
+		 * this one: in the log either way. */
+		if (r->job->slot[i] >= 0)
+			written++;
+		else
+			replayed++;
+		vs_sources_mark(l->sources, r->agent, alen, r->records[i].spool_index,
+		                r->records[i].spooled_ns, received);
+	}
+	size_t dup = r->n_held_before + replayed;
+	if (dup)
+		vs_sources_duplicate(l->sources, r->agent, alen, dup);
+	char *body = NULL;
+	int n = asprintf(&body,
+	                 "{\"log\":\"%s\",\"agent\":\"%s\",\"records\":%zu,\"written\":%zu,"
+	                 "\"duplicates\":%zu,\"through\":%" PRId64 "}\n",
+	                 l->cfg->name, r->agent, r->n_records + r->n_held_before, written, dup,
+	                 vs_sources_through(l->sources, r->agent, alen));
+	if (n < 0)
+		return -1;
+	(void)s;
+	return send_response(r->conn, 200, "application/json", body, (size_t)n, "no-store",
+	                     written == 0 ? "Idempotent-Replayed" : NULL, "true");
+}
+
 /* First call for an ingest request: everything that can be checked from
  * the headers.  Returns 0 to read the body, or the error sent. */
 static int ingest_headers(struct request *r, int *answered)
@@ -715,10 +907,22 @@ static int ingest_headers(struct request *r, int *answered)
 	if (st)
 		return send_error(s, c, st, st == 401 ? VS_REJ_UNAUTHORIZED : VS_REJ_FORBIDDEN, code,
 		                  "%s", msg);
-	const char *ct = vh_lookup(c, VH_HEADER,
-	                                             "Content-Type");
+	const char *ct = vh_lookup(c, VH_HEADER, "Content-Type");
 	int kind = ct ? vs_body_kind_from_content_type(ct) : -1;
-	if (r->route.kind == VS_ROUTE_K8S_AUDIT) {
+	if (r->route.kind == VS_ROUTE_FORWARD) {
+		if (!ct || strcasecmp(ct, "application/x-vellum-forward") != 0)
+			return send_error(s, c, 415, VS_REJ_CONTENT_TYPE, "unsupported_media_type",
+			                  "an agent sends application/x-vellum-forward, not '%s'",
+			                  ct ? ct : "(none)");
+		const char *agent = vh_lookup(c, VH_HEADER, "Vellum-Agent");
+		if (!agent || !vs_agent_id_ok(agent, strlen(agent)))
+			return send_error(s, c, 400, VS_REJ_BAD_REQUEST, "bad_agent",
+			                  "Vellum-Agent must name the agent: 1 to %d of A-Z a-z 0-9 . _ : -",
+			                  VS_AGENT_ID_MAX);
+		snprintf(r->agent, sizeof r->agent, "%s", agent);
+		r->forward = 1;
+		kind = VS_BODY_JSON; /* unused for forward */
+	} else if (r->route.kind == VS_ROUTE_K8S_AUDIT) {
 		if (kind != VS_BODY_JSON)
 			return send_error(s, c, 415, VS_REJ_CONTENT_TYPE,
 			                  "unsupported_media_type",
@@ -876,6 +1080,7 @@ static void request_done(void *cls, vh_conn *c, void **req_cls)
 	reserve_release(r);
 	atomic_fetch_sub(&s->active_requests, 1);
 	vs_job_free(r->job);
+	free(r->records);
 	free(r->leaf);
 	free(r->body);
 	free(r);

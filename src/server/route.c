@@ -116,6 +116,15 @@ int vs_route_parse(const char *path, size_t len, vs_route *r)
 		r->post = 1;
 		return 0;
 	}
+	if (rest_is(p, end, "forward")) {
+		r->kind = VS_ROUTE_FORWARD;
+		r->post = 1;
+		return 0;
+	}
+	if (rest_is(p, end, "sources")) {
+		r->kind = VS_ROUTE_SOURCES;
+		return 0;
+	}
 	if (rest_is(p, end, "proof/inclusion")) {
 		r->kind = VS_ROUTE_INCLUSION;
 		return 0;

@@ -28,6 +28,8 @@ enum vs_route_kind {
 	VS_ROUTE_INCLUSION,   /* GET /v1/logs/{log}/proof/inclusion?index=&size= */
 	VS_ROUTE_CONSISTENCY, /* GET /v1/logs/{log}/proof/consistency?old=&new= */
 	VS_ROUTE_RECEIPT,     /* GET /v1/logs/{log}/receipt/{index} */
+	VS_ROUTE_FORWARD,     /* POST /v1/logs/{log}/forward (vellum agent) */
+	VS_ROUTE_SOURCES,     /* GET /v1/logs/{log}/sources */
 };
 
 #ifndef VS_LOG_NAME_MAX

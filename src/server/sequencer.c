@@ -127,16 +127,28 @@ static void settle_keys(vs_log *l, vs_job *job)
 struct rebuild {
 	vs_log *l;
 	uint64_t keys;
+	uint64_t idem_first;   /* keys from this index on */
+	uint64_t forwarded;
 };
 
 static int rebuild_one(void *ctx, uint64_t index, const uint8_t *entry, size_t len)
 {
 	struct rebuild *r = ctx;
 	vs_envelope_view v;
-	if (vs_envelope_parse(entry, len, &v) == 0 && v.has_idem_key) {
+	if (vs_envelope_parse(entry, len, &v) != 0)
+		return 0;
+	if (v.has_idem_key && index >= r->idem_first) {
 		if (vs_idem_put(r->l->idem, v.idem_key, index, v.request_events) < 0)
 			return VL_ENOMEM;
 		r->keys++;
+	}
+	if (v.has_agent) {
+		int64_t spooled = v.spooled_sec * 1000000000 + v.spooled_nsec;
+		int64_t received = v.received_sec * 1000000000 + v.received_nsec;
+		if (vs_sources_mark(r->l->sources, v.agent, v.agent_len, v.spool_index, spooled,
+		                    received) < 0)
+			return VL_ENOMEM;
+		r->forwarded++;
 	}
 	return 0;
 }
@@ -144,17 +156,19 @@ static int rebuild_one(void *ctx, uint64_t index, const uint8_t *entry, size_t l
 int vs_idem_rebuild(vs_log *l)
 {
 	uint64_t size = vl_log_size(l->log), cap = l->server->cfg.idempotency_keys;
-	uint64_t first = size > cap ? size - cap : 0;
-	struct rebuild r = {l, 0};
+	/* The idempotency index holds the newest keys; the agents' state
+	 * needs every forwarded entry, so the whole log is read once. */
+	struct rebuild r = {l, 0, size > cap ? size - cap : 0, 0};
 	struct timespec t0, t1;
 	now(&t0);
-	int rc = vl_log_scan(l->log, first, size - first, rebuild_one, &r);
+	int rc = vl_log_scan(l->log, 0, size, rebuild_one, &r);
 	now(&t1);
 	if (rc == 0)
-		vs_log_line(VS_INFO, "idempotency keys loaded",
+		vs_log_line(VS_INFO, "idempotency keys and agents loaded",
 		            ",\"log\":\"%s\",\"entries_scanned\":%" PRIu64 ",\"keys\":%" PRIu64
-		            ",\"seconds\":%.3f",
-		            l->cfg->name, size - first, r.keys, vs_elapsed(&t0, &t1));
+		            ",\"forwarded\":%" PRIu64 ",\"agents\":%zu,\"seconds\":%.3f",
+		            l->cfg->name, size, r.keys, r.forwarded, vs_sources_count(l->sources),
+		            vs_elapsed(&t0, &t1));
 	return rc;
 }
 
@@ -467,14 +481,15 @@ int vs_sequencer_start(vs_log *l, char *err, size_t errcap)
 	l->committed_size = vl_log_size(l->log);
 	now(&l->checkpoint_time);
 	l->idem = vs_idem_new(l->server->cfg.idempotency_keys);
-	if (!l->idem) {
+	l->sources = vs_sources_new();
+	if (!l->idem || !l->sources) {
 		snprintf(err, errcap, "log %s: out of memory for %" PRIu64 " idempotency keys",
 		         l->cfg->name, l->server->cfg.idempotency_keys);
 		return -1;
 	}
 	int rc = vs_idem_rebuild(l);
 	if (rc != 0) {
-		snprintf(err, errcap, "log %s: cannot read its newest entries (%s): %s",
+		snprintf(err, errcap, "log %s: cannot read its entries (%s): %s",
 		         l->cfg->name, vl_strerror(rc), vl_log_message(l->log));
 		return -1;
 	}

@@ -376,6 +376,18 @@ static double inflight_bytes(void *arg)
 	return (double)atomic_load(&s->inflight_bytes);
 }
 
+static double agents_count(void *arg)
+{
+	vs_log *l = arg;
+	return l->sources ? (double)vs_sources_count(l->sources) : 0;
+}
+
+static double agents_missing(void *arg)
+{
+	vs_log *l = arg;
+	return l->sources ? (double)vs_sources_missing_total(l->sources) : 0;
+}
+
 static double queue_depth(void *arg)
 {
 	vs_log *l = arg;
@@ -507,6 +519,12 @@ static int register_metrics(vs_server *s)
 		                vs_checkpoint_age, l);
 		vs_gauge_fn_add(m, "vellum_log_entries", "Durable entries in the log.", labels,
 		                log_size, l);
+		vs_gauge_fn_add(m, "vellum_agents", "Agents that have forwarded to the log.", labels,
+		                agents_count, l);
+		vs_gauge_fn_add(m, "vellum_agent_missing_events",
+		                "Spool indexes missing below the highest received, over all agents: "
+		                "events lost before they reached vellum (GET /v1/logs/{log}/sources).",
+		                labels, agents_missing, l);
 		vs_gauge_fn_add(m, "vellum_checkpoint_entries",
 		                "Entries covered by the newest checkpoint.", labels, checkpoint_size, l);
 		if ((l->cfg->syslog_tcp || l->cfg->syslog_udp || l->cfg->syslog_tls) &&
@@ -744,6 +762,7 @@ out:
 			}
 		}
 		vs_idem_free(l->idem);
+		vs_sources_free(l->sources);
 		free(l->syslog_metrics);
 		free(l->vkey);
 	}

@@ -26,6 +26,7 @@
 #include "config.h"
 #include "idem.h"
 #include "metrics.h"
+#include "sources.h"
 #include "tokens.h"
 #include "vellum.h"
 
@@ -89,6 +90,7 @@ typedef struct vs_log {
 	uint64_t queued_events, queued_bytes;
 	vs_job *cp_waiters;          /* committed, waiting for a checkpoint */
 	vs_idem *idem;
+	vs_sources *sources;         /* agents forwarding to this log */
 	int stopping, committer_idle;
 	uint64_t committed_size;     /* entries durable */
 	uint64_t checkpoint_size;    /* entries covered by the newest checkpoint */

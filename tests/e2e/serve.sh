@@ -237,6 +237,47 @@ expect_status "read-only token can read after SIGHUP" 200
 check "reload logged" grep -q '"tokens loaded"' "$WORK/serve.err"
 
 # ------------------------------------------------------------------
+# Agents: POST .../forward writes each (agent, spool index) once, also when
+# retried, and GET .../sources reports what is held, the gaps and the delay.
+forward() { # AGENT RANGES: the status and answer go to $WORK/fwd.out
+	python3 "$E2E_DIR/serve_forward.py" "$PORT" "$TOKEN" "$@" >"$WORK/fwd.out"
+}
+fwd_get() { # EXPR on the last forward answer (as d; its status as st)
+	python3 -c 'import json,sys; l=open(sys.argv[1]).read().split("\n"); st=int(l[0]); d=json.loads(l[1]); print(eval(sys.argv[2]))' \
+		"$WORK/fwd.out" "$1"
+}
+sources_get() { # EXPR on GET .../sources (as d), for agent host-a (as a)
+	curl -s -H "Authorization: Bearer $TOKEN" "$URL/v1/logs/default/sources" >"$WORK/sources.json"
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); a=[x for x in d["sources"] if x["agent"]=="host-a"][0]; print(eval(sys.argv[2]))' \
+		"$WORK/sources.json" "$1"
+}
+SIZE_F0=$(log_size)
+forward host-a 0-9
+check_output "forward: ten new records are written" "200 10 0 9" fwd_get '"%d %d %d %d" % (st, d["written"], d["duplicates"], d["through"])'
+forward host-a 0-9
+check_output "forward: a retry writes nothing" "200 0 10 9" fwd_get '"%d %d %d %d" % (st, d["written"], d["duplicates"], d["through"])'
+forward host-a 5-14
+check_output "forward: an overlapping batch writes only what is new" "5 5 14" fwd_get '"%d %d %d" % (d["written"], d["duplicates"], d["through"])'
+forward host-a 20-22
+check_output "forward: the log holds each record once" "$((SIZE_F0 + 18))" log_size
+check_output "sources: a gap is reported at the right indexes" "14 22 5 [[15, 19]]" sources_get '"%d %d %d %s" % (a["through"], a["highest"], a["missing"], a["gaps"])'
+check "sources: the delay from spool to server is measured" sources_get 'a["last_delay_seconds"] >= 1.0 or sys.exit(1)'
+check_output "forward: an entry commits to agent, spool index and origin" "agent: host-a
+spool-index: 3
+origin: file:/var/log/app.log" bash -c "curl -s -H 'Authorization: Bearer $TOKEN' '$URL/v1/logs/default/entries/$((SIZE_F0 + 3))' | grep -E '^(agent|spool-index|origin): '"
+printf 'not a record' >bad.fwd
+post /v1/logs/default/forward application/x-vellum-forward bad.fwd -H "Vellum-Agent: host-a"
+expect_status "forward: a malformed body is 400" 400 malformed_forward
+post /v1/logs/default/forward application/x-vellum-forward bad.fwd
+expect_status "forward: no Vellum-Agent is 400" 400 bad_agent
+post /v1/logs/default/forward application/json bad.fwd -H "Vellum-Agent: host-a"
+expect_status "forward: the wrong content type is 415" 415 unsupported_media_type
+check_output "forward: refused bodies wrote nothing" "$((SIZE_F0 + 18))" log_size
+
+curl -s "$URL/metrics" >metrics.txt
+check "metric vellum_agent_missing_events counts the gap" grep -q '^vellum_agent_missing_events{log="default"} 5$' metrics.txt
+
+# ------------------------------------------------------------------
 # Idempotency keys, also across a restart.
 
 printf '{"actor":"carol","action":"refund","amount":42}' >idem.json
@@ -271,6 +312,10 @@ check_output "idempotency key remembered after a restart" "$IDEM_INDEX True" \
 	json_get '"%d %s" % (d["events"][0]["index"], d["events"][0].get("replayed"))'
 post /v1/logs/default/events application/json idem.json -H "Idempotency-Key: refund-7782"
 check_output "a new key writes a new entry" "$SIZE_BEFORE" json_get 'd["events"][0]["index"]'
+check_output "sources: an agent's state is rebuilt after a restart" "14 22 5" sources_get '"%d %d %d" % (a["through"], a["highest"], a["missing"])'
+forward host-a 0-22
+check_output "forward: after a restart only the gap is written" "200 5 18 22" fwd_get '"%d %d %d %d" % (st, d["written"], d["duplicates"], d["through"])'
+check_output "sources: the gap is closed" "22 0 []" sources_get '"%d %d %s" % (a["through"], a["missing"], a["gaps"])'
 stop_server
 
 # ------------------------------------------------------------------
