@@ -335,12 +335,22 @@ static int serve_read(vs_server *s, vh_conn *c, vs_log *l,
                                   const vs_route *r)
 {
 	if (r->kind == VS_ROUTE_SOURCES) {
-		char *body = vs_sources_json(l->sources, l->cfg->name, 100);
+		/* ?format=text is the report `vellum sources` prints; the header
+		 * carries the total missing for its exit status. */
+		const char *fmt = vh_lookup(c, VH_ARG, "format");
+		int text = fmt && strcmp(fmt, "text") == 0;
+		if (fmt && !text && strcmp(fmt, "json") != 0)
+			return send_error(s, c, 400, VS_REJ_BAD_REQUEST, "bad_query",
+			                  "format must be 'json' or 'text'");
+		char *body = text ? vs_sources_text(l->sources, l->cfg->name, 20)
+		                  : vs_sources_json(l->sources, l->cfg->name, 100);
 		if (!body)
 			return send_error(s, c, 503, VS_REJ_INTERNAL, "out_of_memory",
 			                  "out of memory; retry");
-		return send_response(c, 200, "application/json", body, strlen(body), "no-store",
-		                     NULL, NULL);
+		char missing[24];
+		snprintf(missing, sizeof missing, "%" PRIu64, vs_sources_missing_total(l->sources));
+		return send_response(c, 200, text ? "text/plain; charset=utf-8" : "application/json",
+		                     body, strlen(body), "no-store", "Vellum-Missing-Events", missing);
 	}
 	if (r->kind == VS_ROUTE_CHECKPOINT) {
 		char *note = NULL;

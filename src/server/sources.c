@@ -286,3 +286,62 @@ char *vs_sources_json(vs_sources *s, const char *log, size_t max_gaps)
 	}
 	return b.p;
 }
+
+char *vs_sources_text(vs_sources *s, const char *log, size_t max_gaps)
+{
+	struct buf b = {malloc(1024), 0, 1024, 0};
+	if (!b.p)
+		return NULL;
+	pthread_mutex_lock(&s->mu);
+	uint64_t missing = 0;
+	size_t with_gaps = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		uint64_t m = missing_of(&s->agents[i]);
+		missing += m;
+		with_gaps += m > 0;
+	}
+	put(&b, "log %s: %zu agent%s, %" PRIu64 " event%s missing%s\n", log, s->n,
+	    s->n == 1 ? "" : "s", missing, missing == 1 ? "" : "s",
+	    missing ? " (lost before they reached vellum)" : "");
+	if (s->n)
+		put(&b, "%-24s %12s %12s %12s %10s  %-9s %-9s %-20s %s\n", "agent", "through", "highest",
+		    "held", "missing", "delay", "max", "last received", "gaps");
+	for (size_t i = 0; i < s->n; i++) {
+		const struct agent *a = &s->agents[i];
+		int64_t highest = a->n_above ? (int64_t)a->above[a->n_above - 1] : (int64_t)a->next - 1;
+		char when[40] = "-";
+		if (a->last_received_ns > 0) {
+			time_t t = (time_t)(a->last_received_ns / 1000000000);
+			struct tm tm;
+			gmtime_r(&t, &tm);
+			strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		}
+		put(&b, "%-24s %12" PRId64 " %12" PRId64 " %12" PRIu64 " %10" PRIu64 "  %-9.3f %-9.3f %-20s ",
+		    a->id, (int64_t)a->next - 1, highest, a->held, missing_of(a),
+		    (double)a->last_delay_ns / 1e9, (double)a->max_delay_ns / 1e9, when);
+		uint64_t from = a->next;
+		size_t shown = 0;
+		for (size_t k = 0; k < a->n_above; k++) {
+			if (a->above[k] > from) {
+				if (shown == max_gaps) {
+					put(&b, " ...");
+					break;
+				}
+				if (a->above[k] - 1 == from)
+					put(&b, "%s%" PRIu64, shown ? "," : "", from);
+				else
+					put(&b, "%s%" PRIu64 "-%" PRIu64, shown ? "," : "", from, a->above[k] - 1);
+				shown++;
+			}
+			from = a->above[k] + 1;
+		}
+		put(&b, "%s\n", shown ? "" : "-");
+	}
+	(void)with_gaps;
+	pthread_mutex_unlock(&s->mu);
+	if (b.failed) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
+}

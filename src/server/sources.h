@@ -48,6 +48,11 @@ uint64_t vs_sources_missing(vs_sources *s, const char *agent, size_t alen);
  * with at most MAX_GAPS gap ranges per agent (the first ones). */
 char *vs_sources_json(vs_sources *s, const char *log, size_t max_gaps);
 
+/* The report for people (malloc'ed): a summary line, then one line per
+ * agent: id, through, highest, held, missing, the first MAX_GAPS gaps,
+ * last and maximum delay, last receive time. */
+char *vs_sources_text(vs_sources *s, const char *log, size_t max_gaps);
+
 /* Agents known; for metrics. */
 size_t vs_sources_count(vs_sources *s);
 /* Indexes missing over all agents; for metrics (a lasting gap is an alarm). */

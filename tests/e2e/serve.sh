@@ -262,6 +262,9 @@ forward host-a 20-22
 check_output "forward: the log holds each record once" "$((SIZE_F0 + 18))" log_size
 check_output "sources: a gap is reported at the right indexes" "14 22 5 [[15, 19]]" sources_get '"%d %d %d %s" % (a["through"], a["highest"], a["missing"], a["gaps"])'
 check "sources: the delay from spool to server is measured" sources_get 'a["last_delay_seconds"] >= 1.0 or sys.exit(1)'
+VELLUM_TOKEN="$TOKEN" "$VL_BIN" sources "$URL" >"$WORK/sources.txt" 2>&1
+check_output "vellum sources exits 1 when events are missing" 1 echo $?
+check "vellum sources names the agent and the gap" grep -Eq "^host-a +14 +22 +18 +5 .* 15-19$" "$WORK/sources.txt"
 check_output "forward: an entry commits to agent, spool index and origin" "agent: host-a
 spool-index: 3
 origin: file:/var/log/app.log" bash -c "curl -s -H 'Authorization: Bearer $TOKEN' '$URL/v1/logs/default/entries/$((SIZE_F0 + 3))' | grep -E '^(agent|spool-index|origin): '"
@@ -316,6 +319,7 @@ check_output "sources: an agent's state is rebuilt after a restart" "14 22 5" so
 forward host-a 0-22
 check_output "forward: after a restart only the gap is written" "200 5 18 22" fwd_get '"%d %d %d %d" % (st, d["written"], d["duplicates"], d["through"])'
 check_output "sources: the gap is closed" "22 0 []" sources_get '"%d %d %s" % (a["through"], a["missing"], a["gaps"])'
+check "vellum sources exits 0 once nothing is missing" env VELLUM_TOKEN="$TOKEN" "$VL_BIN" sources "$URL" --log default
 stop_server
 
 # ------------------------------------------------------------------
