@@ -407,6 +407,34 @@ static int serve_health(vs_server *s, vh_conn *c, const vs_route *r)
 		char *text = vs_metrics_render(s->metrics, &len);
 		if (!text)
 			return -1;
+		/* Per agent: families whose series come and go with the agents. */
+		static const char *const fam[3][2] = {
+			{"through", "Highest spool index T such that the log holds 0..T from the agent."},
+			{"missing", "Spool indexes missing below the highest received from the agent."},
+			{"delay_seconds", "Server receive time minus spool time of the agent's last event."},
+		};
+		for (int f = 0; f < 3; f++) {
+			char *head = NULL;
+			int hn = asprintf(&head, "# HELP vellum_agent_%s %s\n# TYPE vellum_agent_%s gauge\n",
+			                  fam[f][0], fam[f][1], fam[f][0]);
+			char *grown = hn > 0 ? realloc(text, len + (size_t)hn + 1) : NULL;
+			if (!grown) {
+				free(head);
+				free(text);
+				return -1;
+			}
+			text = grown;
+			memcpy(text + len, head, (size_t)hn + 1);
+			len += (size_t)hn;
+			free(head);
+			for (size_t i = 0; i < s->n_logs; i++)
+				if (s->logs[i].sources &&
+				    vs_sources_prometheus(s->logs[i].sources, s->logs[i].cfg->name, fam[f][0],
+				                          &text, &len) != 0) {
+					free(text);
+					return -1;
+				}
+		}
 		return send_response(c, 200, "text/plain; version=0.0.4; charset=utf-8", text,
 		                     len, "no-store", NULL, NULL);
 	}

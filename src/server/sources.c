@@ -345,3 +345,26 @@ char *vs_sources_text(vs_sources *s, const char *log, size_t max_gaps)
 	}
 	return b.p;
 }
+
+int vs_sources_prometheus(vs_sources *s, const char *log, const char *family, char **text,
+                          size_t *len)
+{
+	struct buf b = {*text, *len, *len, 0};
+	pthread_mutex_lock(&s->mu);
+	for (size_t i = 0; i < s->n; i++) {
+		const struct agent *a = &s->agents[i];
+		if (strcmp(family, "through") == 0)
+			put(&b, "vellum_agent_through{log=\"%s\",agent=\"%s\"} %" PRId64 "\n", log, a->id,
+			    (int64_t)a->next - 1);
+		else if (strcmp(family, "missing") == 0)
+			put(&b, "vellum_agent_missing{log=\"%s\",agent=\"%s\"} %" PRIu64 "\n", log, a->id,
+			    missing_of(a));
+		else
+			put(&b, "vellum_agent_delay_seconds{log=\"%s\",agent=\"%s\"} %.6f\n", log, a->id,
+			    (double)a->last_delay_ns / 1e9);
+	}
+	pthread_mutex_unlock(&s->mu);
+	*text = b.p;
+	*len = b.len;
+	return b.failed ? -1 : 0;
+}

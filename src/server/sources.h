@@ -53,6 +53,13 @@ char *vs_sources_json(vs_sources *s, const char *log, size_t max_gaps);
  * last and maximum delay, last receive time. */
 char *vs_sources_text(vs_sources *s, const char *log, size_t max_gaps);
 
+/* Append to TEXT (malloc'ed, *len bytes; reallocated) one Prometheus
+ * sample per agent of FAMILY (one of "through", "missing",
+ * "delay_seconds"): vellum_agent_<FAMILY>{log="LOG",agent="A"} V.
+ * 0, or -1 out of memory. */
+int vs_sources_prometheus(vs_sources *s, const char *log, const char *family, char **text,
+                          size_t *len);
+
 /* Agents known; for metrics. */
 size_t vs_sources_count(vs_sources *s);
 /* Indexes missing over all agents; for metrics (a lasting gap is an alarm). */

@@ -279,6 +279,7 @@ check_output "forward: refused bodies wrote nothing" "$((SIZE_F0 + 18))" log_siz
 
 curl -s "$URL/metrics" >metrics.txt
 check "metric vellum_agent_missing_events counts the gap" grep -q '^vellum_agent_missing_events{log="default"} 5$' metrics.txt
+check "per-agent metrics: through and missing" bash -c "grep -q '^vellum_agent_through{log=\"default\",agent=\"host-a\"} 14\$' metrics.txt && grep -q '^vellum_agent_missing{log=\"default\",agent=\"host-a\"} 5\$' metrics.txt && grep -q '^# TYPE vellum_agent_delay_seconds gauge' metrics.txt"
 
 # ------------------------------------------------------------------
 # Idempotency keys, also across a restart.
