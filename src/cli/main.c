@@ -15,6 +15,7 @@
 static const struct cli_command *const commands[] = {
 	&cli_keygen, &cli_init, &cli_append, &cli_checkpoint,
 	&cli_get, &cli_prove, &cli_verify, &cli_export, &cli_serve, &cli_token, &cli_sources,
+	&cli_agent,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

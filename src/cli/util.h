@@ -30,7 +30,7 @@ struct cli_command {
 };
 
 extern const struct cli_command cli_keygen, cli_init, cli_append, cli_checkpoint,
-	cli_get, cli_prove, cli_verify, cli_export, cli_serve, cli_token, cli_sources;
+	cli_get, cli_prove, cli_verify, cli_export, cli_serve, cli_token, cli_sources, cli_agent;
 
 /* "vellum CMD: MESSAGE (vl_strerror(rc))", then ": DETAIL" when DETAIL
  * (vl_log_message(), vl_open_message()) is non-empty. */

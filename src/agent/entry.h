@@ -1,0 +1,102 @@
+/*
+ * entry.h — the agent's spool entries: what `vellum agent` writes into its
+ * spool log for each event it reads, and for each range of events it had
+ * to drop.  Byte-exact (docs/agent.md, "Spool entries"):
+ *
+ *   vellum-spool/1\n
+ *   spooled: 2026-11-26T15:04:05.123456789Z\n     UTC, always 9 digits
+ *   origin: <source spec, e.g. file:/var/log/app.log or stdin>\n
+ *   position: <source bytes consumed after this event, decimal>\n
+ *   [inode: <the file's inode, decimal>\n           file sources only
+ *    head: <16 lowercase hex>\n]                   (see below)
+ *   \n
+ *   <event bytes, 1..VA_EVENT_MAX>
+ *
+ * and for dropped events (--on-full drop), an entry without event bytes:
+ *
+ *   vellum-dropped/1\n
+ *   spooled: <time>\n
+ *   origin: <source spec>\n
+ *   position: <position after the last dropped event>\n
+ *   [inode: ..\n head: ..\n]                        of that position
+ *   dropped: <events dropped, >= 1>\n
+ *   dropped-bytes: <their event bytes>\n
+ *   first-position: <position where the first dropped event began>\n
+ *   [first-inode: <inode of that file>\n]           file sources only
+ *   \n
+ *
+ * head is the first 8 bytes, in hex, of SHA-256 over the first
+ * min(position, 1024) bytes of the file: with the inode it tells, after a
+ * restart, whether the file at the path is still the one the position
+ * belongs to (it was not truncated and rewritten, nor its inode reused).
+ *
+ * Copyright 2026 The vellum Authors
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef VA_ENTRY_H
+#define VA_ENTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vellum.h"
+
+#define VA_SPOOL_MAGIC "vellum-spool/1\n"
+#define VA_DROPPED_MAGIC "vellum-dropped/1\n"
+#define VA_ORIGIN_MAX 255
+/* Every header fits in this many bytes (the longest is about 500), so an
+ * event of up to VA_EVENT_MAX bytes always fits in one log entry. */
+#define VA_HEADER_MAX 1024
+#define VA_EVENT_MAX (VL_ENTRY_MAX - VA_HEADER_MAX) /* 64511 */
+#define VA_HEAD_BYTES 1024 /* the file prefix the head fingerprint covers */
+#define VA_TIME_LEN 30     /* "2026-11-26T15:04:05.123456789Z" */
+
+/* Where a source stands after an event. */
+typedef struct va_position {
+	uint64_t offset;  /* source bytes consumed */
+	int has_file;     /* file sources: inode and head are meaningful */
+	uint64_t inode;
+	uint64_t head;    /* fingerprint of the first min(offset, 1024) bytes */
+} va_position;
+
+enum { VA_ENTRY_EVENT = 1, VA_ENTRY_DROPPED = 2 };
+
+typedef struct va_entry {
+	int kind;                       /* VA_ENTRY_EVENT or VA_ENTRY_DROPPED */
+	int64_t spooled_ns;             /* nanoseconds since the epoch, UTC */
+	char origin[VA_ORIGIN_MAX + 1];
+	va_position pos;
+	/* VA_ENTRY_EVENT: the event bytes (inside the parsed entry). */
+	const uint8_t *event;
+	size_t event_len;
+	/* VA_ENTRY_DROPPED */
+	uint64_t dropped;
+	uint64_t dropped_bytes;
+	va_position first;              /* offset (and inode) only */
+} va_entry;
+
+/* 1 if ORIGIN (LEN bytes) is a valid origin: 1..255 printable ASCII. */
+int va_origin_ok(const char *origin, size_t len);
+
+/* "2026-11-26T15:04:05.123456789Z" (VA_TIME_LEN bytes + NUL) for NS since
+ * the epoch; out needs VA_TIME_LEN + 1 bytes.  0, or -1 if out of range. */
+int va_format_time(int64_t ns, char *out);
+/* The inverse; exactly that shape.  0 or -1. */
+int va_parse_time(const char *s, size_t len, int64_t *ns);
+
+/*
+ * Writes the header of E (kind, spooled_ns, origin, pos, and for dropped
+ * entries dropped, dropped_bytes, first) into out (capacity cap); returns
+ * its length, or 0 when an origin is invalid or cap is too small.  For an
+ * event entry the caller appends the event bytes.
+ */
+size_t va_entry_write_header(const va_entry *e, uint8_t *out, size_t cap);
+
+/* Parses one spool entry (strict: the exact field order and shapes
+ * above).  For events, e->event points into data.  0, or VL_EFORMAT. */
+int va_entry_parse(const uint8_t *data, size_t len, va_entry *e);
+
+/* The head fingerprint of the file prefix P (len <= VA_HEAD_BYTES). */
+uint64_t va_head_hash(const uint8_t *p, size_t len);
+
+#endif

@@ -1,0 +1,118 @@
+/*
+ * spool.h — the agent's spool: a vellum log in DIR/spool holding every event
+ * the agent read, in the order it read them, each in a spool entry
+ * (entry.h) that also records the source's position after it.  The spool
+ * index of an event is its index in that log.
+ *
+ * Files in the agent directory DIR:
+ *
+ *   agent-id      the agent's identity, one line
+ *   spool.key     the spool log's signer key (mode 0600)
+ *   spool/        the spool log (libvellum)
+ *   forwarded     the forwarded cursor, replaced atomically after each 2xx:
+ *                   vellum-agent-forwarded/1\n
+ *                   spool <the spool's verifier key>\n
+ *                   next <first spool index not yet acknowledged>\n
+ *   positions     a cache of each origin's newest position, so a restart
+ *                 need not read the whole spool (a hint: see below):
+ *                   vellum-agent-positions/1\n
+ *                   spool <verifier key>\n
+ *                   size <spool entries it covers>\n
+ *                   p <offset> <0|1 has file> <inode> <16 hex head> <origin>\n ...
+ *   status.json   the running agent's status (status.h)
+ *
+ * Where a source resumes: the position in its newest spool entry (event or
+ * dropped).  The positions file only says what the entries before its
+ * "size" hold; the entries from there on are read on open.  It is written
+ * after the appends it covers returned, so it never claims more than the
+ * spool holds; a missing, torn or foreign one is ignored (the whole spool
+ * is read instead).
+ *
+ * Copyright 2026 The vellum Authors
+ * SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef VA_SPOOL_H
+#define VA_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "entry.h"
+#include "vellum.h"
+
+typedef struct va_spool va_spool;
+
+typedef struct va_spool_stats {
+	uint64_t size;          /* entries in the spool */
+	uint64_t forwarded;     /* entries 0..forwarded-1 were acknowledged */
+	uint64_t pending_bytes; /* bytes of entries forwarded..size-1 */
+	uint64_t max_bytes;
+} va_spool_stats;
+
+/*
+ * Opens the spool of the agent directory DIR, creating the directory, the
+ * signer key and the log on first start.  Reads the forwarded cursor,
+ * recovers every origin's newest position, and counts the pending bytes.
+ * max_bytes is the pending limit (va_spool_full).  0, or a negative code
+ * with a message in err.
+ */
+int va_spool_open(const char *dir, const char *agent_id, uint64_t max_bytes, va_spool **out,
+                  char *err, size_t errcap);
+
+/* Signs a checkpoint over what was spooled, writes the positions cache,
+ * closes.  Returns the first error. */
+int va_spool_close(va_spool *s);
+
+/* The newest position spooled for ORIGIN: 1 if there is one, else 0. */
+int va_spool_position(va_spool *s, const char *origin, va_position *pos);
+
+/*
+ * Appends N formatted entries (entry.h) as one durable batch, all from
+ * ORIGIN, the last of them ending at *LAST.  Appends are serialised, so the
+ * newest position of each origin always matches the spool.  *first
+ * (may be NULL) gets the first index.
+ */
+int va_spool_append(va_spool *s, const vl_entry *entries, size_t n, const char *origin,
+                    const va_position *last, uint64_t *first);
+
+/* Whether the pending bytes have reached the limit. */
+int va_spool_full(va_spool *s);
+
+/* Waits up to TIMEOUT_MS for a change (an append, an acknowledgement, a
+ * wake-up).  Returns at once if va_spool_wake was called. */
+void va_spool_wait(va_spool *s, int timeout_ms);
+void va_spool_wake(va_spool *s);
+/* Wakes the waiters once, without making later waits return at once. */
+void va_spool_notify(va_spool *s);
+
+/* After a 2xx for entries up to NEXT-1 (BYTES of them): persists the
+ * cursor (temporary file, fdatasync, rename, fsync of DIR) and releases
+ * the bytes. */
+int va_spool_set_forwarded(va_spool *s, uint64_t next, uint64_t bytes);
+
+void va_spool_get_stats(va_spool *s, va_spool_stats *st);
+
+/* Flushes tiles; signs a checkpoint if anything was appended since the
+ * last one and CHECKPOINT is set; rewrites the positions cache. */
+int va_spool_maintain(va_spool *s, int checkpoint);
+
+vl_log *va_spool_log(va_spool *s);
+
+/* Reads DIR/forwarded: the next index, or 0 if there is none. */
+int va_read_forwarded(const char *dir, uint64_t *next, char *vkey, size_t vkey_cap);
+
+/* Reads or creates DIR/agent-id.  With ID set: it must match a stored one
+ * (a spool's indexes belong to one identity), and is stored if none is.
+ * Without: the stored one, or hostname + "-" + 8 random hex, stored.
+ * 0, or VL_EINVAL / a negative code with err set. */
+int va_agent_id(const char *dir, const char *id, char *out, size_t cap, char *err,
+                size_t errcap);
+
+/* [A-Za-z0-9._:-]{1,64} */
+int va_agent_id_ok(const char *id);
+
+/* Writes DIR/NAME atomically: NAME.tmp, (fdatasync), rename, (fsync DIR). */
+int va_replace_file(const char *dir, const char *name, const void *data, size_t len,
+                    int durable);
+
+#endif
