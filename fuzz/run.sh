@@ -85,7 +85,7 @@ CFLAGS="-std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $SAN \
 -I$ROOT/include -I$ROOT/src -I$ROOT/src/server -I$ROOT/src/agent"
 # The server's parsers are fuzzed too, and its HTTP server (httpd, over
 # loopback connections; it needs libssl).
-SERVER_PARTS="ingest_parse syslog tokens config metrics envelope idem route readfile httpd forward sources"
+SERVER_PARTS="ingest_parse syslog tokens config metrics envelope idem route readfile httpd forward sources json_escape"
 
 # ------------------------------------------------------------------ build
 

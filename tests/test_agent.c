@@ -18,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "json_escape.h"
 #include "entry.h"
 #include "source.h"
 #include "wire.h"
@@ -377,7 +378,7 @@ static void test_json_helpers(void **state)
 {
 	(void)state;
 	char out[64];
-	assert_int_equal(va_json_escape("a\"b\\c\n\x01", 7, out, sizeof out), 15);
+	assert_int_equal(vs_json_escape("a\"b\\c\n\x01", 7, out, sizeof out), 15);
 	assert_string_equal(out, "a\\\"b\\\\c\\n\\u0001");
 	const char *s = "{\"n\":42,\"s\":\"x y\",\"o\":{\"n\":1}}";
 	int64_t v;

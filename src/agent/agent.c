@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "json_escape.h"
 #include "agent.h"
 #include "entry.h"
 #include "forward.h"
@@ -87,7 +88,7 @@ struct esc {
 static struct esc esc(const char *s)
 {
 	struct esc e;
-	va_json_escape(s, strlen(s), e.s, sizeof e.s);
+	vs_json_escape(s, strlen(s), e.s, sizeof e.s);
 	return e;
 }
 

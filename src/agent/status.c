@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "json_escape.h"
 #include "agent.h"
 #include "entry.h"
 #include "spool.h"
@@ -75,7 +76,7 @@ static void put_str(struct out *o, const char *s)
 		o->failed = 1;
 		return;
 	}
-	va_json_escape(s, n, e, 6 * n + 1);
+	vs_json_escape(s, n, e, 6 * n + 1);
 	put(o, "\"%s\"", e);
 	free(e);
 }

@@ -210,34 +210,6 @@ void va_reply_error(const char *body, size_t len, char *code, size_t code_cap, c
 	string_at(find_key(body, len, "message", 2), body + len, msg, msg_cap);
 }
 
-size_t va_json_escape(const char *s, size_t len, char *out, size_t cap)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-	if (cap == 0)
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		char esc = c == '"' ? '"' : c == '\\' ? '\\' : c == '\n' ? 'n' : c == '\r' ? 'r'
-		         : c == '\t' ? 't' : 0;
-		size_t need = esc ? 2 : c < 0x20 || c == 0x7f ? 6 : 1;
-		if (o + need >= cap)
-			break;
-		if (esc) {
-			out[o++] = '\\';
-			out[o++] = esc;
-		} else if (need == 6) {
-			memcpy(out + o, "\\u00", 4);
-			out[o + 4] = hex[c >> 4];
-			out[o + 5] = hex[c & 15];
-			o += 6;
-		} else {
-			out[o++] = (char)c;
-		}
-	}
-	out[o] = 0;
-	return o;
-}
 
 int va_json_int(const char *body, size_t len, const char *key, int64_t *v)
 {

@@ -83,9 +83,7 @@ void va_reply_error(const char *body, size_t len, char *code, size_t code_cap, c
 
 /* JSON helpers for the agent's own files and log lines. */
 
-/* Escapes LEN bytes of S as the inside of a JSON string into out
- * (capacity cap, NUL-terminated, truncated to fit); returns its length. */
-size_t va_json_escape(const char *s, size_t len, char *out, size_t cap);
+/* JSON string escaping: vs_json_escape (src/server/json_escape.h). */
 /* A top-level integer field of a JSON object: 0 and *v, or -1. */
 int va_json_int(const char *body, size_t len, const char *key, int64_t *v);
 /* A top-level string field (escapes reduced to their character; control

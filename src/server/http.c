@@ -616,6 +616,20 @@ nomem:
 	return 1;
 }
 
+/* Hand R's job to its log's sequencer; the connection waits, suspended,
+ * until the job completes (or, if it cannot be queued, answers at once). */
+static int submit_job(struct request *r)
+{
+	r->state = REQ_QUEUED;
+	vh_suspend(r->conn);
+	int rc = vs_sequencer_submit(r->log, r->job);
+	if (rc != 0) {
+		r->sync_status = rc;
+		vh_resume(r->conn);
+	}
+	return 0;
+}
+
 static int forward_answer(struct request *r);
 
 /* POST .../forward with its body complete: the records the log does not
@@ -739,14 +753,7 @@ static int forward_body_done(struct request *r)
 	 * no longer needed (offsets into it are not used again). */
 	free(r->body);
 	r->body = NULL;
-	r->state = REQ_QUEUED;
-	vh_suspend(r->conn);
-	int rc = vs_sequencer_submit(r->log, r->job);
-	if (rc != 0) {
-		r->sync_status = rc;
-		vh_resume(r->conn);
-	}
-	return 0;
+	return submit_job(r);
 nomem:
 	return send_error(s, r->conn, 503, VS_REJ_INTERNAL, "out_of_memory",
 	                  "out of memory; retry");
@@ -783,14 +790,7 @@ static int ingest_body_done(struct request *r)
 	free(spans);
 	if (failed)
 		return ret;
-	r->state = REQ_QUEUED;
-	vh_suspend(r->conn);
-	int rc = vs_sequencer_submit(r->log, r->job);
-	if (rc != 0) {
-		r->sync_status = rc;
-		vh_resume(r->conn);
-	}
-	return 0;
+	return submit_job(r);
 }
 
 /* ,{"index":N,"leaf_hash": (without the comma for the first event) */

@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "idem.h"
+#include "json_escape.h"
 #include "metrics.h"
 #include "sources.h"
 #include "tokens.h"
@@ -141,8 +142,6 @@ void vs_log_line(int level, const char *msg, const char *fields_fmt, ...)
 enum { VS_DEBUG, VS_INFO, VS_WARN, VS_ERROR };
 extern int vs_log_level;
 
-/* JSON string escaping into out (cap); returns length (truncates safely). */
-size_t vs_json_escape(const char *s, size_t len, char *out, size_t cap);
 
 /* Sequencer (sequencer.c). */
 int vs_sequencer_start(vs_log *l, char *err, size_t errcap);
