@@ -10,7 +10,7 @@
 BUILD      ?= build
 CHECKBUILD ?= build-check
 DEBS = gcc make meson ninja-build pkg-config python3 curl libssl-dev libcurl4-openssl-dev \
-       libinih-dev
+       libinih-dev libsystemd-dev
 # the test suite also needs these (cmocka, JSON vectors, HTTP, libFuzzer)
 TEST_DEBS = libcmocka-dev libjansson-dev clang libclang-rt-14-dev openssl
 

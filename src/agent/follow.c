@@ -414,9 +414,6 @@ static void file_close(va_source *s)
 static const struct va_source_ops file_ops = {"file", file_read, file_close};
 
 int va_file_source_open(const char *path, const va_position *resume, va_source **out,
-                        char *err, size_t errcap);
-
-int va_file_source_open(const char *path, const va_position *resume, va_source **out,
                         char *err, size_t errcap)
 {
 	struct file_source *f = calloc(1, sizeof *f);

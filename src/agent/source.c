@@ -196,9 +196,6 @@ static int stdin_open(va_source **out)
 /* ------------------------------------------------------------------ */
 /* The kinds.                                                          */
 
-int va_file_source_open(const char *path, const va_position *resume, va_source **out,
-                        char *err, size_t errcap);
-
 int va_source_origin(const char *spec, char *origin, size_t cap, char *err, size_t errcap)
 {
 	int n;
@@ -218,8 +215,16 @@ int va_source_origin(const char *spec, char *origin, size_t cap, char *err, size
 			const char *sep = strcmp(cwd, "/") ? "/" : "";
 			n = snprintf(origin, cap, "file:%s%s%s", cwd, sep, path);
 		}
+	} else if (strncmp(spec, "syslog:", 7) == 0) {
+		if (va_syslog_address_ok(spec + 7, err, errcap) < 0)
+			return -1;
+		n = snprintf(origin, cap, "%s", spec);
+	} else if (strcmp(spec, "journald") == 0 || strncmp(spec, "journald:", 9) == 0) {
+		n = snprintf(origin, cap, "%s", spec);
 	} else {
-		snprintf(err, errcap, "unknown source '%s': expected file:PATH or stdin", spec);
+		snprintf(err, errcap,
+		         "unknown source '%s': expected file:PATH, stdin, syslog:ADDR:PORT or journald",
+		         spec);
 		return -1;
 	}
 	if (n < 0 || (size_t)n >= cap || !va_origin_ok(origin, (size_t)n)) {
@@ -241,6 +246,12 @@ int va_source_open(const char *origin, const va_position *resume, va_note_fn not
 			snprintf(err, errcap, "stdin: %s", vl_strerror(rc));
 	} else if (strncmp(origin, "file:", 5) == 0) {
 		rc = va_file_source_open(origin + 5, resume, out, err, errcap);
+		if (rc == 0)
+			(*out)->resumable = 1;
+	} else if (strncmp(origin, "syslog:", 7) == 0) {
+		rc = va_syslog_source_open(origin + 7, out, err, errcap);
+	} else if (strcmp(origin, "journald") == 0 || strncmp(origin, "journald:", 9) == 0) {
+		rc = va_journald_source_open(origin[8] ? origin + 9 : NULL, resume, out, err, errcap);
 		if (rc == 0)
 			(*out)->resumable = 1;
 	} else {

@@ -116,6 +116,16 @@ static inline int va_source_read(va_source *s, va_batch *b, int timeout_ms)
 
 void va_source_close(va_source *s);
 
+/* The kinds' constructors (follow.c, source_syslog.c, source_journald.c). */
+int va_file_source_open(const char *path, const va_position *resume, va_source **out,
+                        char *err, size_t errcap);
+/* ADDR:PORT as the syslog source takes it: 0, or -1 with a reason. */
+int va_syslog_address_ok(const char *addr_port, char *err, size_t errcap);
+int va_syslog_source_open(const char *addr_port, va_source **out, char *err, size_t errcap);
+/* DIR NULL: the local system journal; else the journal files in DIR. */
+int va_journald_source_open(const char *dir, const va_position *resume, va_source **out,
+                            char *err, size_t errcap);
+
 /* The file follower's poll interval. */
 #define VA_FOLLOW_POLL_MS 100
 
