@@ -56,6 +56,7 @@ max_len() {
 	fuzz_forward) echo 70000 ;;
 	fuzz_spool_entry) echo 70000 ;;
 	fuzz_httpd) echo 16384 ;;
+	fuzz_fault_spec) echo 128 ;;
 	*) echo 4096 ;;
 	esac
 }
@@ -82,7 +83,7 @@ mkdir -p "$BUILD/obj" "$BUILD/logs" "$BUILD/corpus" "$BUILD/artifacts" || exit 2
 
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 CFLAGS="-std=gnu11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $SAN \
--I$ROOT/include -I$ROOT/src -I$ROOT/src/server -I$ROOT/src/agent"
+-I$ROOT/include -I$ROOT/src -I$ROOT/src/server -I$ROOT/src/agent -I$ROOT/src/chaos"
 # The server's parsers are fuzzed too, and its HTTP server (httpd, over
 # loopback connections; it needs libssl).
 SERVER_PARTS="ingest_parse syslog tokens config metrics envelope idem route readfile httpd forward sources json_escape"
@@ -97,8 +98,8 @@ SOURCES=("$ROOT"/src/*.c)
 for p in $SERVER_PARTS; do
 	SOURCES+=("$ROOT/src/server/$p.c")
 done
-# and the agent's spool entry format
-SOURCES+=("$ROOT/src/agent/entry.c")
+# and the agent's spool entry format, and the fault proxy's specs
+SOURCES+=("$ROOT/src/agent/entry.c" "$ROOT/src/chaos/proxy.c")
 for src in "${SOURCES[@]}"; do
 	obj="$BUILD/obj/lib_$(basename "$src" .c).o"
 	blog="$BUILD/logs/build-lib-$(basename "$src" .c).log"

@@ -12,10 +12,12 @@
 
 #include "util.h"
 
+extern const struct cli_command cli_chaos;
+
 static const struct cli_command *const commands[] = {
 	&cli_keygen, &cli_init, &cli_append, &cli_checkpoint,
 	&cli_get, &cli_prove, &cli_verify, &cli_export, &cli_serve, &cli_token, &cli_sources,
-	&cli_agent,
+	&cli_agent, &cli_chaos,
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
