@@ -12,7 +12,7 @@ CHECKBUILD ?= build-check
 DEBS = gcc make meson ninja-build pkg-config python3 curl libssl-dev libcurl4-openssl-dev \
        libinih-dev libsystemd-dev
 # the test suite also needs these (cmocka, JSON vectors, HTTP, libFuzzer)
-TEST_DEBS = libcmocka-dev libjansson-dev clang libclang-rt-14-dev openssl
+TEST_DEBS = libcmocka-dev libjansson-dev clang libclang-rt-14-dev openssl systemd-journal-remote
 
 .PHONY: all deps deps-test build run demo check bench clean
 
@@ -66,6 +66,7 @@ bench:
 	ninja -C build-bench
 	./bench/run.sh build-bench
 	./bench/serve_bench.sh build-bench 10
+	./bench/agent_bench.sh build-bench 300000 20
 
 clean:
 	rm -rf $(BUILD) $(CHECKBUILD) build-bench

@@ -167,6 +167,51 @@ static void test_entry_dropped_exact(void **state)
 	assert_int_equal(va_entry_write_header(&e, buf, sizeof buf), 0);
 }
 
+/* A journald position: the cursor line right after position, for event
+ * and dropped entries alike. */
+static void test_entry_cursor_exact(void **state)
+{
+	(void)state;
+	static const char cur[] = "s=5e9dec342e37421c82b02963871951f9;i=2a;"
+	                          "b=0123456789abcdef0123456789abcdef;m=3e8;t=60a24181e4000;x=1f";
+	va_entry e = {.kind = VA_ENTRY_EVENT, .spooled_ns = T0,
+	              .pos = {.offset = 42, .has_cursor = 1}};
+	snprintf(e.origin, sizeof e.origin, "journald");
+	snprintf(e.pos.cursor, sizeof e.pos.cursor, "%s", cur);
+	uint8_t buf[VA_HEADER_MAX + 16];
+	size_t n = va_entry_write_header(&e, buf, sizeof buf);
+	char want[512];
+	snprintf(want, sizeof want, "vellum-spool/1\nspooled: 2026-11-26T15:04:05.123456789Z\n"
+	         "origin: journald\nposition: 42\ncursor: %s\n\n", cur);
+	assert_int_equal(n, strlen(want));
+	assert_memory_equal(buf, want, n);
+	buf[n] = '{';
+	va_entry p;
+	assert_int_equal(va_entry_parse(buf, n + 1, &p), 0);
+	assert_true(p.pos.has_cursor && !p.pos.has_file && p.pos.offset == 42);
+	assert_string_equal(p.pos.cursor, cur);
+
+	e.kind = VA_ENTRY_DROPPED;
+	e.dropped = 2;
+	e.dropped_bytes = 300;
+	e.first.offset = 40;
+	n = va_entry_write_header(&e, buf, sizeof buf);
+	snprintf(want, sizeof want, "vellum-dropped/1\nspooled: 2026-11-26T15:04:05.123456789Z\n"
+	         "origin: journald\nposition: 42\ncursor: %s\ndropped: 2\n"
+	         "dropped-bytes: 300\nfirst-position: 40\n\n", cur);
+	assert_int_equal(n, strlen(want));
+	assert_memory_equal(buf, want, n);
+	assert_int_equal(va_entry_parse(buf, n, &p), 0);
+	assert_true(p.kind == VA_ENTRY_DROPPED && p.pos.has_cursor && p.first.offset == 40);
+	assert_string_equal(p.pos.cursor, cur);
+	/* A space in the cursor: nothing written, and refused when read. */
+	snprintf(e.pos.cursor, sizeof e.pos.cursor, "s=1; i=2");
+	assert_int_equal(va_entry_write_header(&e, buf, sizeof buf), 0);
+	const char *bad = "vellum-spool/1\nspooled: 2026-11-26T15:04:05.123456789Z\n"
+	                  "origin: journald\nposition: 42\ncursor: s=1; i=2\n\nx";
+	assert_int_equal(va_entry_parse((const uint8_t *)bad, strlen(bad), &p), VL_EFORMAT);
+}
+
 static void test_entry_longest_header_fits(void **state)
 {
 	(void)state;
@@ -550,7 +595,9 @@ static void test_source_origin(void **state)
 	assert_true(strncmp(o, "file:/", 6) == 0);
 	assert_non_null(strstr(o, "/rel.log"));
 	assert_int_equal(va_source_origin("file:", o, sizeof o, err, sizeof err), -1);
-	assert_int_equal(va_source_origin("syslog:1.2.3.4:514", o, sizeof o, err, sizeof err), -1);
+	assert_int_equal(va_source_origin("nosuch:1.2.3.4:514", o, sizeof o, err, sizeof err), -1);
+	assert_int_equal(va_source_origin("syslog:1.2.3.4:514", o, sizeof o, err, sizeof err), 0);
+	assert_string_equal(o, "syslog:1.2.3.4:514");
 	assert_int_equal(va_source_origin("file:/a\nb", o, sizeof o, err, sizeof err), -1);
 	char longp[400] = "file:/";
 	memset(longp + 6, 'x', 300);
@@ -565,6 +612,7 @@ int main(void)
 		cmocka_unit_test(test_entry_event_exact),
 		cmocka_unit_test(test_entry_stdin_exact),
 		cmocka_unit_test(test_entry_dropped_exact),
+		cmocka_unit_test(test_entry_cursor_exact),
 		cmocka_unit_test(test_entry_longest_header_fits),
 		cmocka_unit_test(test_entry_parse_rejects),
 		cmocka_unit_test(test_entry_parse_prefixes),

@@ -190,6 +190,44 @@ static void test_follow_rename_rotation(void **state)
 	va_source_close(s);
 }
 
+/* Reads at most MAX events. */
+static void take_some(va_source *s, size_t max, char *out, size_t cap)
+{
+	va_batch b;
+	va_batch_init(&b, max, 1 << 20);
+	out[0] = '\0';
+	size_t n = 0;
+	assert_true(va_source_read(s, &b, 0) >= 0);
+	for (size_t i = 0; i < b.n; i++)
+		n += (size_t)snprintf(out + n, cap - n, "%s%.*s", n ? "|" : "", (int)b.ev[i].len,
+		                      (const char *)b.data + b.ev[i].off);
+	va_batch_free(&b);
+}
+
+/* The path replaced twice while the first file is still being read (the
+ * agent lagging behind its writer): the file in the middle is read too,
+ * between the two. */
+static void test_follow_two_rotations_while_behind(void **state)
+{
+	struct fixture *f = *state;
+	char got[4096], second[320];
+	snprintf(second, sizeof second, "%s/app.log.2", f->dir);
+	put(f->path, "w", "a1\na2\na3\na4\n");
+	va_source *s = open_file(f, NULL);
+	take_some(s, 2, got, sizeof got);
+	assert_string_equal(got, "a1|a2");
+	assert_int_equal(rename(f->path, f->rotated), 0);
+	put(f->path, "w", "b1\nb2\n");
+	take_some(s, 1, got, sizeof got); /* still in the first file */
+	assert_string_equal(got, "a3");
+	assert_int_equal(rename(f->rotated, second), 0);
+	assert_int_equal(rename(f->path, f->rotated), 0);
+	put(f->path, "w", "c1\nc2\n");
+	take(s, got, sizeof got, NULL);
+	assert_string_equal(got, "a4|b1|b2|c1|c2");
+	va_source_close(s);
+}
+
 static void test_follow_copytruncate(void **state)
 {
 	struct fixture *f = *state;
@@ -609,6 +647,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_follow_append, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_follow_head_past_1024, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_follow_rename_rotation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_follow_two_rotations_while_behind, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_follow_copytruncate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_follow_late_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_follow_long_line, setup, teardown),

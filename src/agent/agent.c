@@ -38,6 +38,7 @@
 #define CHECKPOINT_EVERY_S 30
 #define TOKEN_MAX 4096
 #define SPOOL_BATCH_EVENTS 1000
+#define QUIESCE_MAX_NS (5 * 1000000000LL) /* reading a quiesced source at a stop */
 #define SPOOL_BATCH_BYTES (1u << 20)
 
 enum { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
@@ -45,8 +46,8 @@ enum { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 void va_config_defaults(va_config *c)
 {
 	memset(c, 0, sizeof *c);
-	c->batch_records = 1000;
-	c->batch_bytes = 1u << 20;
+	c->batch_records = 5000;
+	c->batch_bytes = 4u << 20;
 	c->spool_max_bytes = 1ull << 30;
 	c->backoff_base_ms = 100;
 	c->backoff_max_ms = 30000;
@@ -322,6 +323,29 @@ static void *source_main(void *arg)
 		}
 		va_batch_clear(&b);
 	}
+	/* A source that cannot be read again (syslog) is quiesced at a stop
+	 * and read to its end, so what it took reaches the spool. */
+	if (a->stop && !a->fatal && !ended && t->src->ops->quiesce &&
+	    t->src->ops->quiesce(t->src) == 0) {
+		int64_t until = now_ns() + QUIESCE_MAX_NS;
+		while (!a->fatal && now_ns() < until) {
+			int rc = va_source_read(t->src, &b, TICK_MS);
+			if (rc < 0)
+				break;
+			if (b.n > 0) {
+				int hrc = spool_batch(t, &b);
+				if (hrc < 0) {
+					fail_fatal(a, "appending to the spool failed", hrc);
+					break;
+				}
+				t->last = b.ev[b.n - 1].pos;
+				t->have_last = 1;
+			}
+			va_batch_clear(&b);
+			if (rc == VA_SOURCE_EOF)
+				break;
+		}
+	}
 	/* A drop range still open at a stop is recorded, so the loss of what
 	 * cannot be read again (stdin) is on record too. */
 	if (t->drop_count && !a->fatal) {
@@ -348,7 +372,28 @@ struct encode_ctx {
 	uint64_t last, bytes;
 	int bad;
 	uint64_t bad_index;
+	uint64_t lose_first, lose_last; /* the test hook's range; first > last: none */
+	size_t lost;
 };
+
+/*
+ * A test hook: VELLUM_AGENT_TEST_LOSE=FIRST-LAST makes the forwarder treat
+ * spool indexes FIRST..LAST as lost between the spool and the network: they
+ * are never sent, yet marked forwarded.  It exists so that tests can show
+ * the server reporting exactly that gap (docs/agent.md, "Testing hooks");
+ * the agent logs a warning when it is set.
+ */
+static int test_lose_range(uint64_t *first, uint64_t *last)
+{
+	const char *v = getenv("VELLUM_AGENT_TEST_LOSE");
+	unsigned long long a, b;
+	int end = 0;
+	if (!v || sscanf(v, "%llu-%llu%n", &a, &b, &end) != 2 || v[end] || a > b)
+		return 0;
+	*first = a;
+	*last = b;
+	return 1;
+}
 
 /* One spool entry into the body.  A dropped-events entry travels whole as
  * its record's event, so the loss is forwarded and audited too. */
@@ -366,13 +411,19 @@ static int encode_cb(void *arg, uint64_t index, const uint8_t *entry, size_t len
 	size_t olen = strlen(e.origin);
 	if (c->n > 0 && c->body->len + va_record_size(olen, ev_len) > c->max_bytes)
 		return 1;
+	if (index >= c->lose_first && index <= c->lose_last) {
+		c->last = index;
+		c->bytes += len;
+		c->lost++;
+		return c->n + c->lost >= c->max_records ? 1 : 0;
+	}
 	int rc = va_record_encode(c->body, index, e.spooled_ns, e.origin, olen, ev, ev_len);
 	if (rc < 0)
 		return rc;
 	c->n++;
 	c->last = index;
 	c->bytes += len;
-	return c->n >= c->max_records ? 1 : 0;
+	return c->n + c->lost >= c->max_records ? 1 : 0;
 }
 
 /* Sleeps MS milliseconds, or until the agent stops. */
@@ -518,6 +569,10 @@ static void *forwarder_main(void *arg)
 	if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
 		seed = (uint64_t)now_ns();
 	va_backoff_init(&f.bo, a->cfg->backoff_base_ms, a->cfg->backoff_max_ms, seed);
+	uint64_t lose_first = 1, lose_last = 0;
+	if (test_lose_range(&lose_first, &lose_last))
+		log_line(LOG_WARN, "test hook: spool indexes will be lost before forwarding",
+		         ",\"first\":%" PRIu64 ",\"last\":%" PRIu64, lose_first, lose_last);
 	while (!a->stop) {
 		/* Sources first: once none is left, their last appends are in
 		 * the stats read after. */
@@ -536,8 +591,9 @@ static void *forwarder_main(void *arg)
 		f.body.len = 0;
 		uint64_t count = ss.size - ss.forwarded;
 		struct encode_ctx c = {.body = &f.body, .max_bytes = a->cfg->batch_bytes,
-		                       .max_records = f.max_records};
-		int rc = vl_log_scan(va_spool_log(a->spool), ss.forwarded,
+		                       .max_records = f.max_records, .lose_first = lose_first,
+		                       .lose_last = lose_last};
+		int rc = va_spool_scan(a->spool, ss.forwarded,
 		                     count < f.max_records ? count : f.max_records, encode_cb, &c);
 		if (c.bad) {
 			char msg[128];
@@ -551,6 +607,13 @@ static void *forwarder_main(void *arg)
 		if (rc < 0) {
 			fail_fatal(a, "reading the spool failed", rc);
 			break;
+		}
+		if (c.n == 0 && c.lost > 0) { /* the test hook took the whole batch */
+			if ((rc = va_spool_set_forwarded(a->spool, c.last + 1, c.bytes)) < 0) {
+				fail_fatal(a, "cannot persist the forwarded cursor", rc);
+				break;
+			}
+			continue;
 		}
 		if (send_batch(&f, &c, ss.forwarded, ss.size) < 0)
 			break;
@@ -594,9 +657,20 @@ static const char *state_name(int s)
 
 static void write_status(struct agent *a, int running)
 {
+	/* The sources' positions first, the spool's counts after: a position
+	 * is published after its append, so the counts then cover it, and a
+	 * report with forwarded == spool_entries means that everything up to
+	 * the positions shown was forwarded. */
+	va_status_source *srcs = calloc(a->n_src ? a->n_src : 1, sizeof *srcs);
+	if (srcs) {
+		for (size_t i = 0; i < a->n_src; i++) {
+			srcs[i].origin = a->src[i].origin;
+			srcs[i].state = state_name(a->src[i].state);
+			srcs[i].position = a->src[i].offset;
+		}
+	}
 	va_spool_stats ss;
 	va_spool_get_stats(a->spool, &ss);
-	va_status_source *srcs = calloc(a->n_src ? a->n_src : 1, sizeof *srcs);
 	va_status st;
 	pthread_mutex_lock(&a->mu);
 	st = a->st;
@@ -610,15 +684,10 @@ static void write_status(struct agent *a, int running)
 	st.oldest_pending_ns = 0;
 	if (ss.forwarded < ss.size) {
 		struct oldest_ctx c = {0};
-		if (vl_log_scan(va_spool_log(a->spool), ss.forwarded, 1, oldest_cb, &c) >= 0)
+		if (va_spool_scan(a->spool, ss.forwarded, 1, oldest_cb, &c) >= 0)
 			st.oldest_pending_ns = c.ns;
 	}
 	if (srcs) {
-		for (size_t i = 0; i < a->n_src; i++) {
-			srcs[i].origin = a->src[i].origin;
-			srcs[i].state = state_name(a->src[i].state);
-			srcs[i].position = a->src[i].offset;
-		}
 		st.sources = srcs;
 		st.n_sources = a->n_src;
 	}
@@ -751,6 +820,7 @@ int va_agent_run(const va_config *cfg)
 		log_line(LOG_ERROR, "cannot open the spool", ",\"error\":\"%s\"", esc(err).s);
 		goto done;
 	}
+	va_spool_set_segment_events(a.spool, cfg->spool_segment_events);
 	if ((rc = va_forwarder_open(cfg->url, cfg->log, token, a.id, cfg->timeout_s, &a.fwd, err,
 	                            sizeof err)) < 0) {
 		log_line(LOG_ERROR, "cannot set up forwarding", ",\"error\":\"%s\"", esc(err).s);

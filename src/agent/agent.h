@@ -26,10 +26,11 @@ typedef struct va_config {
 	const char *id;           /* NULL: the stored or a new generated one */
 	const char *const *sources; /* source specs */
 	size_t n_sources;
-	size_t batch_records;     /* records per request (default 1000) */
-	size_t batch_bytes;       /* body bytes per request (default 1 MiB) */
+	size_t batch_records;     /* records per request (default 5000) */
+	size_t batch_bytes;       /* body bytes per request (default 4 MiB) */
 	uint64_t spool_max_bytes; /* pending bytes before sources pause/drop */
 	int on_full_drop;         /* 0: block, 1: drop */
+	uint64_t spool_segment_events; /* 0: VA_SPOOL_SEGMENT_EVENTS */
 	uint64_t backoff_base_ms; /* first retry waits up to this (100) */
 	uint64_t backoff_max_ms;  /* the cap, and the pace of unfixable errors */
 	long timeout_s;           /* per request */

@@ -24,6 +24,16 @@ int va_origin_ok(const char *origin, size_t len)
 	return 1;
 }
 
+int va_cursor_ok(const char *cursor, size_t len)
+{
+	if (len == 0 || len > VA_CURSOR_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (cursor[i] < 0x21 || cursor[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
 int va_format_time(int64_t ns, char *out)
 {
 	int64_t sec = ns / 1000000000, frac = ns % 1000000000;
@@ -106,10 +116,15 @@ size_t va_entry_write_header(const va_entry *e, uint8_t *out, size_t cap)
 		return 0;
 	if (e->kind != VA_ENTRY_EVENT && (e->kind != VA_ENTRY_DROPPED || e->dropped == 0))
 		return 0;
+	if (e->pos.has_cursor &&
+	    !va_cursor_ok(e->pos.cursor, strnlen(e->pos.cursor, sizeof e->pos.cursor)))
+		return 0;
 	char buf[VA_HEADER_MAX];
 	int n = snprintf(buf, sizeof buf, "%sspooled: %s\norigin: %s\nposition: %" PRIu64 "\n",
 	                 e->kind == VA_ENTRY_EVENT ? VA_SPOOL_MAGIC : VA_DROPPED_MAGIC, t,
 	                 e->origin, e->pos.offset);
+	if (e->pos.has_cursor)
+		n += snprintf(buf + n, sizeof buf - (size_t)n, "cursor: %s\n", e->pos.cursor);
 	if (e->pos.has_file)
 		n += snprintf(buf + n, sizeof buf - (size_t)n,
 		              "inode: %" PRIu64 "\nhead: %016" PRIx64 "\n", e->pos.inode, e->pos.head);
@@ -220,6 +235,13 @@ int va_entry_parse(const uint8_t *data, size_t len, va_entry *e)
 	e->origin[n] = '\0';
 	if (u64_field(&c, "position", &e->pos.offset) < 0)
 		return VL_EFORMAT;
+	if (peek(&c, "cursor: ")) {
+		if (field(&c, "cursor", &v, &n) < 0 || !va_cursor_ok(v, n))
+			return VL_EFORMAT;
+		e->pos.has_cursor = 1;
+		memcpy(e->pos.cursor, v, n);
+		e->pos.cursor[n] = '\0';
+	}
 	if (peek(&c, "inode: ")) {
 		e->pos.has_file = 1;
 		if (u64_field(&c, "inode", &e->pos.inode) < 0 || field(&c, "head", &v, &n) < 0 ||

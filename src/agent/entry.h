@@ -6,7 +6,8 @@
  *   vellum-spool/1\n
  *   spooled: 2026-11-26T15:04:05.123456789Z\n     UTC, always 9 digits
  *   origin: <source spec, e.g. file:/var/log/app.log or stdin>\n
- *   position: <source bytes consumed after this event, decimal>\n
+ *   position: <source position after this event, decimal>\n
+ *   [cursor: <journal cursor, 1..255 bytes>\n]      journald sources only
  *   [inode: <the file's inode, decimal>\n           file sources only
  *    head: <16 lowercase hex>\n]                   (see below)
  *   \n
@@ -18,6 +19,7 @@
  *   spooled: <time>\n
  *   origin: <source spec>\n
  *   position: <position after the last dropped event>\n
+ *   [cursor: ..\n]                                  of that position
  *   [inode: ..\n head: ..\n]                        of that position
  *   dropped: <events dropped, >= 1>\n
  *   dropped-bytes: <their event bytes>\n
@@ -29,6 +31,12 @@
  * min(position, 1024) bytes of the file: with the inode it tells, after a
  * restart, whether the file at the path is still the one the position
  * belongs to (it was not truncated and rewritten, nor its inode reused).
+ *
+ * The position is bytes consumed for file and stdin sources, and entries
+ * consumed for journald, whose cursor (sd_journal_get_cursor) names the
+ * journal entry the event was made of; cursor bytes are printable ASCII
+ * without space (0x21..0x7e).  Decimal numbers have no sign and no leading
+ * zeros; the field order is fixed.
  *
  * Copyright 2026 The vellum Authors
  * SPDX-License-Identifier: Apache-2.0
@@ -44,8 +52,10 @@
 #define VA_SPOOL_MAGIC "vellum-spool/1\n"
 #define VA_DROPPED_MAGIC "vellum-dropped/1\n"
 #define VA_ORIGIN_MAX 255
-/* Every header fits in this many bytes (the longest is about 500), so an
- * event of up to VA_EVENT_MAX bytes always fits in one log entry. */
+#define VA_CURSOR_MAX 255
+/* Every header fits in this many bytes (the longest, a dropped entry with
+ * every optional line at its longest, is 805), so an event of up to
+ * VA_EVENT_MAX bytes always fits in one log entry. */
 #define VA_HEADER_MAX 1024
 #define VA_EVENT_MAX (VL_ENTRY_MAX - VA_HEADER_MAX) /* 64511 */
 #define VA_HEAD_BYTES 1024 /* the file prefix the head fingerprint covers */
@@ -53,10 +63,12 @@
 
 /* Where a source stands after an event. */
 typedef struct va_position {
-	uint64_t offset;  /* source bytes consumed */
+	uint64_t offset;  /* source bytes (journald: entries) consumed */
 	int has_file;     /* file sources: inode and head are meaningful */
 	uint64_t inode;
 	uint64_t head;    /* fingerprint of the first min(offset, 1024) bytes */
+	int has_cursor;   /* journald sources: cursor names the entry */
+	char cursor[VA_CURSOR_MAX + 1];
 } va_position;
 
 enum { VA_ENTRY_EVENT = 1, VA_ENTRY_DROPPED = 2 };
@@ -72,11 +84,14 @@ typedef struct va_entry {
 	/* VA_ENTRY_DROPPED */
 	uint64_t dropped;
 	uint64_t dropped_bytes;
-	va_position first;              /* offset (and inode) only */
+	va_position first;              /* offset (and inode) only; no cursor */
 } va_entry;
 
 /* 1 if ORIGIN (LEN bytes) is a valid origin: 1..255 printable ASCII. */
 int va_origin_ok(const char *origin, size_t len);
+
+/* 1 if CURSOR (LEN bytes) is a valid cursor: 1..255 bytes 0x21..0x7e. */
+int va_cursor_ok(const char *cursor, size_t len);
 
 /* "2026-11-26T15:04:05.123456789Z" (VA_TIME_LEN bytes + NUL) for NS since
  * the epoch; out needs VA_TIME_LEN + 1 bytes.  0, or -1 if out of range. */
@@ -87,7 +102,7 @@ int va_parse_time(const char *s, size_t len, int64_t *ns);
 /*
  * Writes the header of E (kind, spooled_ns, origin, pos, and for dropped
  * entries dropped, dropped_bytes, first) into out (capacity cap); returns
- * its length, or 0 when an origin is invalid or cap is too small.  For an
+ * its length, or 0 when an origin or cursor is invalid or cap is too small.  For an
  * event entry the caller appends the event bytes.
  */
 size_t va_entry_write_header(const va_entry *e, uint8_t *out, size_t cap);

@@ -3,7 +3,11 @@
  * rotation by rename and by truncation (copytruncate), and resumes after a
  * restart from the position of its newest spool entry.
  *
- * Polling, every VA_FOLLOW_POLL_MS while there is nothing new:
+ * Waiting: while there is nothing new the source sleeps until inotify
+ * reports a change in the file's directory (a write to any file in it, a
+ * file created, renamed or removed), and at most VA_FOLLOW_POLL_MS, so a
+ * filesystem without inotify events (NFS, FUSE) is still followed.  Every
+ * wake-up then checks, as a poll would:
  *
  *   - Reading uses pread at the position, so the file's own offset and any
  *     other reader do not matter.  Only whole lines become events (see
@@ -38,10 +42,12 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -66,6 +72,15 @@ struct file_source {
 	va_position resume;  /* applied when the file is first opened */
 	int has_resume;
 	int missing_noted;
+	int queue_full_noted;
+	int inotify_fd;      /* watching the file's directory, or -1 */
+	/* Files the path named after the one being read, oldest first, held
+	 * open: read in turn once the current one is finished, so a file
+	 * rotated away twice before the current one is finished is not
+	 * skipped. */
+	int next_fd[VA_FOLLOW_QUEUE];
+	uint64_t next_inode[VA_FOLLOW_QUEUE];
+	size_t n_next;
 };
 
 static void note(struct file_source *f, int level, const char *msg, const char *fmt, ...)
@@ -335,25 +350,49 @@ static int check_truncated(struct file_source *f)
  * without a newline, and reading moves to the new file at 0.  What does
  * not fit into this batch waits for the next call (the path is checked
  * again then).  1 if reading should go on at once. */
-static int check_rotated(struct file_source *f, va_batch *b)
+/* If the path names a file that is neither the one being read nor one
+ * already queued, opens it and queues it. */
+static void queue_renamed(struct file_source *f)
 {
 	struct stat st;
-	if (stat(f->path, &st) < 0 || (uint64_t)st.st_ino == f->inode)
-		return 0; /* not rotated, or not recreated yet: keep reading the old one */
+	if (f->fd < 0 || stat(f->path, &st) < 0 || (uint64_t)st.st_ino == f->inode)
+		return;
+	if (f->n_next && f->next_inode[f->n_next - 1] == (uint64_t)st.st_ino)
+		return;
+	if (f->n_next == VA_FOLLOW_QUEUE) {
+		if (!f->queue_full_noted)
+			note(f, VA_NOTE_WARN, "file rotated too often",
+			     "%s was replaced more than %d times while an older file was still "
+			     "being read; files may be skipped", f->path, VA_FOLLOW_QUEUE);
+		f->queue_full_noted = 1;
+		return;
+	}
 	int fd = open(f->path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
-	if (fstat(fd, &st) < 0) {
+		return;
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_ino == f->inode) {
 		close(fd);
-		return 0;
+		return;
 	}
+	f->next_fd[f->n_next] = fd;
+	f->next_inode[f->n_next++] = (uint64_t)st.st_ino;
+}
+
+static int check_rotated(struct file_source *f, va_batch *b)
+{
+	queue_renamed(f);
+	if (f->n_next == 0)
+		return 0; /* not rotated, or not recreated yet: keep reading the old one */
+	int fd = f->next_fd[0];
+	uint64_t inode = f->next_inode[0];
 	int progress = 0, rc = drain(f, b, 1, &progress);
-	if (rc < 0 || va_batch_full(b) || f->len > 0) {
-		close(fd);
+	if (rc < 0 || va_batch_full(b) || f->len > 0)
 		return rc < 0 ? rc : 1;
-	}
+	f->n_next--;
+	memmove(f->next_fd, f->next_fd + 1, f->n_next * sizeof *f->next_fd);
+	memmove(f->next_inode, f->next_inode + 1, f->n_next * sizeof *f->next_inode);
 	uint64_t old_inode = f->inode, old_end = f->offset;
-	use_fd(f, fd, (uint64_t)st.st_ino, 0);
+	use_fd(f, fd, inode, 0);
 	note(f, VA_NOTE_INFO, "file rotated",
 	     "finished inode %" PRIu64 " at byte %" PRIu64 "; following the new %s from the start",
 	     old_inode, old_end, f->path);
@@ -374,6 +413,47 @@ static int64_t mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* An inotify descriptor watching PATH's directory for writes to its files
+ * and for files appearing, moving and going; -1 if there is none (then
+ * the source only polls). */
+static int watch_directory(const char *path)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof dir, ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	uint32_t mask = IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_CREATE | IN_MOVED_FROM |
+	                IN_MOVED_TO | IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF;
+	if (inotify_add_watch(fd, dir, mask) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Sleeps up to MS, or until the directory reports a change. */
+static void wait_change(struct file_source *f, int ms)
+{
+	if (f->inotify_fd < 0) {
+		sleep_ms(ms);
+		return;
+	}
+	struct pollfd p = {.fd = f->inotify_fd, .events = POLLIN};
+	if (poll(&p, 1, ms) > 0) {
+		char ev[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+		while (read(f->inotify_fd, ev, sizeof ev) > 0)
+			; /* what changed does not matter: the caller looks */
+	}
+}
+
 static int file_read(va_source *s, va_batch *b, int timeout_ms)
 {
 	struct file_source *f = (struct file_source *)s;
@@ -384,6 +464,7 @@ static int file_read(va_source *s, va_batch *b, int timeout_ms)
 			return rc;
 		if (f->fd >= 0) {
 			int progress = 0;
+			queue_renamed(f);
 			if ((rc = check_truncated(f)) < 0 || (rc = drain(f, b, 0, &progress)) < 0)
 				return rc;
 			if (b->n > 0 || va_batch_full(b))
@@ -398,7 +479,7 @@ static int file_read(va_source *s, va_batch *b, int timeout_ms)
 		int64_t left = deadline - mono_ms();
 		if (left <= 0)
 			return VA_SOURCE_OK;
-		sleep_ms(left < VA_FOLLOW_POLL_MS ? (int)left : VA_FOLLOW_POLL_MS);
+		wait_change(f, left < VA_FOLLOW_POLL_MS ? (int)left : VA_FOLLOW_POLL_MS);
 	}
 }
 
@@ -407,6 +488,10 @@ static void file_close(va_source *s)
 	struct file_source *f = (struct file_source *)s;
 	if (f->fd >= 0)
 		close(f->fd);
+	if (f->inotify_fd >= 0)
+		close(f->inotify_fd);
+	for (size_t i = 0; i < f->n_next; i++)
+		close(f->next_fd[i]);
 	free(f->buf);
 	free(f);
 }
@@ -432,6 +517,7 @@ int va_file_source_open(const char *path, const va_position *resume, va_source *
 		return VL_ENOMEM;
 	}
 	f->fd = -1;
+	f->inotify_fd = watch_directory(f->path);
 	if (resume && resume->has_file) {
 		f->resume = *resume;
 		f->has_resume = 1;

@@ -84,6 +84,12 @@ struct va_source_ops {
 	 * negative error. */
 	int (*read)(va_source *s, va_batch *b, int timeout_ms);
 	void (*close)(va_source *s);
+	/* Optional, for sources that cannot be read again (syslog): stop
+	 * taking new input but keep what was taken, which read still returns,
+	 * then VA_SOURCE_EOF.  The agent calls it at SIGTERM/SIGINT and reads
+	 * on (for a few seconds at most) so that nothing taken is lost.  0 or
+	 * a negative error. */
+	int (*quiesce)(va_source *s);
 };
 
 struct va_source {
@@ -126,10 +132,15 @@ int va_syslog_source_open(const char *addr_port, va_source **out, char *err, siz
 int va_journald_source_open(const char *dir, const va_position *resume, va_source **out,
                             char *err, size_t errcap);
 
-/* The file follower's poll interval. */
+/* The file follower's poll interval, and how many files the path may
+ * name in turn while an older one is still being read. */
+#define VA_FOLLOW_QUEUE 16
 #define VA_FOLLOW_POLL_MS 100
 
 /* Test hook: a file source's position before its buffered bytes. */
 uint64_t va_file_source_offset(const va_source *s);
+
+/* Test hook: a syslog source's bound port, UDP (udp != 0) or TCP; 0 if S is not one. */
+uint16_t va_syslog_source_port(const va_source *s, int udp);
 
 #endif

@@ -7,6 +7,7 @@
  * Copyright 2026 The vellum Authors
  * SPDX-License-Identifier: Apache-2.0
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -32,9 +33,19 @@ struct origin_pos {
 	va_position pos;
 };
 
+/* A segment: one vellum log holding spool indexes base.. */
+struct segment {
+	uint64_t base;
+	vl_log *log;
+};
+
 struct va_spool {
 	char dir[PATH_MAX];
-	vl_log *log;
+	vl_log *log;               /* the newest segment's log: appends go there */
+	pthread_rwlock_t seg_mu;   /* guards segs (read: scans; write: rotate, release) */
+	struct segment *segs;      /* oldest first; the last is the newest */
+	size_t n_segs;
+	uint64_t segment_events;   /* start a new segment past this many entries */
 	char *vkey;
 	pthread_mutex_t append_mu; /* serialises appends; guards origins */
 	struct origin_pos *origins;
@@ -43,8 +54,16 @@ struct va_spool {
 	pthread_cond_t changed;
 	uint64_t size, forwarded, pending_bytes, max_bytes;
 	uint64_t checkpointed; /* size at the last checkpoint */
+	uint64_t forwarded_synced; /* the forwarded cursor as last written durably */
+	uint64_t released;         /* segments released since open */
 	int woken;
 };
+
+/* The first spool index of the newest segment (appends go there). */
+static uint64_t newest_base(const va_spool *s)
+{
+	return s->segs[s->n_segs - 1].base;
+}
 
 /* ------------------------------------------------------------------ */
 /* Small files.                                                        */
@@ -290,14 +309,14 @@ int va_read_forwarded(const char *dir, uint64_t *next, char *vkey, size_t vkey_c
 	return rc;
 }
 
-static int write_forwarded(va_spool *s, uint64_t next)
+static int write_forwarded(va_spool *s, uint64_t next, int durable)
 {
 	char text[1024];
 	int n = snprintf(text, sizeof text, FORWARDED_MAGIC "spool %s\nnext %" PRIu64 "\n", s->vkey,
 	                 next);
 	if (n < 0 || (size_t)n >= sizeof text)
 		return VL_ETOOBIG;
-	return va_replace_file(s->dir, "forwarded", text, (size_t)n, 1);
+	return va_replace_file(s->dir, "forwarded", text, (size_t)n, durable);
 }
 
 /* ------------------------------------------------------------------ */
@@ -324,12 +343,12 @@ static struct origin_pos *find_origin(va_spool *s, const char *origin, int add)
 	return o;
 }
 
-/* Loads the cache; returns the spool size it covers (0 if unusable). */
-static uint64_t load_positions(va_spool *s, uint64_t size)
+/* Loads the cache NAME; returns the spool size it covers (0 if unusable). */
+static uint64_t load_positions(va_spool *s, const char *name, uint64_t size)
 {
 	char path[PATH_MAX + 32], *text = NULL;
 	size_t len;
-	snprintf(path, sizeof path, "%s/positions", s->dir);
+	snprintf(path, sizeof path, "%s/%s", s->dir, name);
 	if (read_small(path, &text, &len) < 0)
 		return 0;
 	uint64_t covers = 0;
@@ -340,9 +359,20 @@ static uint64_t load_positions(va_spool *s, uint64_t size)
 	    strcmp(line + 6, s->vkey) == 0 && (line = strtok_r(NULL, "\n", &save)) &&
 	    sscanf(line, "size %" SCNu64, &covers) == 1 && covers <= size) {
 		ok = 1;
+		struct origin_pos *prev = NULL;
 		while (ok && (line = strtok_r(NULL, "\n", &save))) {
 			va_position p = {0};
 			int has_file, off = 0;
+			if (strncmp(line, "c ", 2) == 0) { /* the cursor of the p line before */
+				if (!prev || prev->pos.has_cursor ||
+				    !va_cursor_ok(line + 2, strlen(line + 2))) {
+					ok = 0;
+					break;
+				}
+				prev->pos.has_cursor = 1;
+				snprintf(prev->pos.cursor, sizeof prev->pos.cursor, "%s", line + 2);
+				continue;
+			}
 			if (sscanf(line, "p %" SCNu64 " %d %" SCNu64 " %" SCNx64 " %n", &p.offset,
 			           &has_file, &p.inode, &p.head, &off) < 4 || off == 0 ||
 			    !va_origin_ok(line + off, strlen(line + off))) {
@@ -355,6 +385,7 @@ static uint64_t load_positions(va_spool *s, uint64_t size)
 				ok = 0;
 			else
 				o->pos = p;
+			prev = o;
 		}
 	}
 	free(text);
@@ -365,22 +396,26 @@ static uint64_t load_positions(va_spool *s, uint64_t size)
 	return covers;
 }
 
-/* The cache, from the table; the caller holds append_mu. */
-static int write_positions_locked(va_spool *s)
+/* The cache, from the table; the caller holds append_mu.  DURABLE: the
+ * copy kept for released segments (positions.released), synced. */
+static int write_positions_locked(va_spool *s, int durable)
 {
-	size_t cap = 256 + strlen(s->vkey) + s->n_origins * (VA_ORIGIN_MAX + 80);
+	size_t cap = 256 + strlen(s->vkey) + s->n_origins * (VA_ORIGIN_MAX + VA_CURSOR_MAX + 84);
 	char *text = malloc(cap);
 	if (!text)
 		return VL_ENOMEM;
 	size_t n = (size_t)snprintf(text, cap, POSITIONS_MAGIC "spool %s\nsize %" PRIu64 "\n",
-	                            s->vkey, vl_log_size(s->log));
+	                            s->vkey, newest_base(s) + vl_log_size(s->log));
 	for (size_t i = 0; i < s->n_origins; i++) {
 		const struct origin_pos *o = &s->origins[i];
 		n += (size_t)snprintf(text + n, cap - n,
 		                      "p %" PRIu64 " %d %" PRIu64 " %016" PRIx64 " %s\n", o->pos.offset,
 		                      o->pos.has_file, o->pos.inode, o->pos.head, o->origin);
+		if (o->pos.has_cursor)
+			n += (size_t)snprintf(text + n, cap - n, "c %s\n", o->pos.cursor);
 	}
-	int rc = va_replace_file(s->dir, "positions", text, n, 0);
+	int rc = va_replace_file(s->dir, durable ? "positions.released" : "positions", text, n,
+	                         durable);
 	free(text);
 	return rc;
 }
@@ -456,22 +491,96 @@ static int ensure_key(const char *dir, const char *agent_id, char *err, size_t e
 	return rc;
 }
 
-/* A new spool log is made as spool.new and renamed, so a crash during
- * creation leaves no half-made spool behind. */
-static int ensure_log(const char *dir, char *err, size_t errcap)
+/* ------------------------------------------------------------------ */
+/* Segments.                                                           */
+
+/* "spool" for base 0, "spool-<base, 20 digits>" for later segments. */
+static void segment_name(uint64_t base, char *out, size_t cap)
 {
-	char path[PATH_MAX], tmp[PATH_MAX], key[PATH_MAX];
-	struct stat st;
-	snprintf(path, sizeof path, "%s/spool", dir);
-	snprintf(tmp, sizeof tmp, "%s/spool.new", dir);
-	snprintf(key, sizeof key, "%s/spool.key", dir);
-	if (stat(path, &st) == 0)
-		return 0;
-	if (errno != ENOENT) {
-		snprintf(err, errcap, "%s: %s", path, strerror(errno));
+	if (base == 0)
+		snprintf(out, cap, "spool");
+	else
+		snprintf(out, cap, "spool-%020" PRIu64, base);
+}
+
+static int remove_tree(const char *path)
+{
+	return nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The segments' bases in DIR, ascending.  Leftovers of an interrupted
+ * creation (NAME.new) or release (NAME.released) are removed when CLEAN. */
+static int list_segments(const char *dir, int clean, uint64_t **out, size_t *n)
+{
+	*out = NULL;
+	*n = 0;
+	DIR *d = opendir(dir);
+	if (!d)
 		return -errno;
+	uint64_t *bases = NULL;
+	size_t cap = 0, k = 0;
+	int rc = 0;
+	struct dirent *de;
+	while (rc == 0 && (de = readdir(d))) {
+		const char *nm = de->d_name;
+		uint64_t base;
+		int is_seg = 0;
+		if (strcmp(nm, "spool") == 0) {
+			base = 0;
+			is_seg = 1;
+		} else if (strncmp(nm, "spool-", 6) == 0 && strlen(nm) == 26 &&
+		           strspn(nm + 6, "0123456789") == 20) {
+			base = strtoull(nm + 6, NULL, 10);
+			is_seg = base > 0;
+		} else if (clean && strncmp(nm, "spool", 5) == 0 &&
+		           ((strlen(nm) > 4 && strcmp(nm + strlen(nm) - 4, ".new") == 0) ||
+		            (strlen(nm) > 9 && strcmp(nm + strlen(nm) - 9, ".released") == 0))) {
+			char path[PATH_MAX + 300];
+			snprintf(path, sizeof path, "%s/%s", dir, nm);
+			rc = remove_tree(path);
+			continue;
+		}
+		if (!is_seg)
+			continue;
+		if (k == cap) {
+			cap = cap ? cap * 2 : 8;
+			uint64_t *g = realloc(bases, cap * sizeof *g);
+			if (!g) {
+				rc = VL_ENOMEM;
+				break;
+			}
+			bases = g;
+		}
+		bases[k++] = base;
 	}
-	if (nftw(tmp, rm_cb, 16, FTW_DEPTH | FTW_PHYS) < 0 && errno != ENOENT) {
+	closedir(d);
+	if (rc < 0) {
+		free(bases);
+		return rc;
+	}
+	if (k > 1)
+		qsort(bases, k, sizeof *bases, cmp_u64);
+	*out = bases;
+	*n = k;
+	return 0;
+}
+
+/* A new segment is made as NAME.new and renamed, so a crash during
+ * creation leaves no half-made segment behind. */
+static int create_segment(const char *dir, uint64_t base, char *err, size_t errcap)
+{
+	char name[40], path[PATH_MAX + 64], tmp[PATH_MAX + 64], key[PATH_MAX + 64];
+	segment_name(base, name, sizeof name);
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	snprintf(tmp, sizeof tmp, "%s/%s.new", dir, name);
+	snprintf(key, sizeof key, "%s/spool.key", dir);
+	if (remove_tree(tmp) < 0) {
 		snprintf(err, errcap, "cannot remove %s: %s", tmp, strerror(errno));
 		return -errno;
 	}
@@ -500,21 +609,181 @@ static int ensure_log(const char *dir, char *err, size_t errcap)
 	return rc;
 }
 
+/* Opens segment BASE of DIR (with the key, or read-only without). */
+static int open_segment(const char *dir, uint64_t base, int with_key, vl_log **log, char *err,
+                        size_t errcap)
+{
+	char name[40], path[PATH_MAX + 64], key[PATH_MAX + 64];
+	segment_name(base, name, sizeof name);
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	snprintf(key, sizeof key, "%s/spool.key", dir);
+	vl_log_options opt = {.key_file = key};
+	int rc = 0;
+	/* `vellum agent status` may have it open for a moment. */
+	for (int i = 0; i < 50; i++) {
+		rc = vl_log_open(path, with_key ? &opt : NULL, log);
+		if (rc != VL_ELOCKED || !with_key)
+			break;
+		struct timespec ts = {0, 100000000};
+		nanosleep(&ts, NULL);
+	}
+	if (rc < 0)
+		snprintf(err, errcap, "cannot open the spool %s: %s: %s", path, vl_strerror(rc),
+		         rc == VL_ELOCKED ? "another agent uses this --spool directory"
+		                          : vl_open_message());
+	return rc;
+}
+
+/* Opens every segment of DIR into *segs; checks they are contiguous. */
+static int open_segments(const char *dir, int with_key, struct segment **segs, size_t *n,
+                         char *err, size_t errcap)
+{
+	uint64_t *bases;
+	size_t k;
+	*segs = NULL;
+	*n = 0;
+	int rc = list_segments(dir, with_key, &bases, &k);
+	if (rc < 0) {
+		snprintf(err, errcap, "cannot list %s: %s", dir, vl_strerror(rc));
+		return rc;
+	}
+	struct segment *g = calloc(k ? k : 1, sizeof *g);
+	if (!g) {
+		free(bases);
+		return VL_ENOMEM;
+	}
+	size_t opened = 0;
+	for (; rc == 0 && opened < k; opened++) {
+		g[opened].base = bases[opened];
+		rc = open_segment(dir, bases[opened], with_key, &g[opened].log, err, errcap);
+		if (rc < 0)
+			break;
+		if (opened > 0) {
+			uint64_t end = g[opened - 1].base + vl_log_size(g[opened - 1].log);
+			if (end != g[opened].base) {
+				snprintf(err, errcap,
+				         "the spool's segments are not contiguous: the one at %" PRIu64
+				         " ends at %" PRIu64 ", the next begins at %" PRIu64,
+				         g[opened - 1].base, end, g[opened].base);
+				rc = VL_ECORRUPT;
+				opened++;
+				break;
+			}
+		}
+	}
+	free(bases);
+	if (rc < 0) {
+		for (size_t i = 0; i < opened; i++)
+			if (g[i].log)
+				vl_log_close(g[i].log);
+		free(g);
+		return rc;
+	}
+	*segs = g;
+	*n = k;
+	return 0;
+}
+
+struct scan_shift {
+	vl_scan_fn fn;
+	void *ctx;
+	uint64_t base;
+};
+
+static int shifted_cb(void *arg, uint64_t index, const uint8_t *entry, size_t len)
+{
+	struct scan_shift *sh = arg;
+	return sh->fn(sh->ctx, sh->base + index, entry, len);
+}
+
+/* vl_log_scan over spool indexes, across segments. */
+static int scan_segments(const struct segment *segs, size_t n, uint64_t first, uint64_t count,
+                         vl_scan_fn fn, void *ctx, const char **why)
+{
+	uint64_t index = first, end = first + count;
+	while (index < end) {
+		size_t i = n;
+		while (i > 0 && segs[i - 1].base > index)
+			i--;
+		if (i == 0) {
+			*why = "those spool indexes were released";
+			return VL_ENOTFOUND;
+		}
+		const struct segment *g = &segs[i - 1];
+		uint64_t seg_end = g->base + vl_log_size(g->log);
+		uint64_t upto = end < seg_end ? end : seg_end;
+		if (upto <= index) {
+			*why = "past the end of the spool";
+			return VL_ENOTFOUND;
+		}
+		struct scan_shift sh = {fn, ctx, g->base};
+		int rc = vl_log_scan(g->log, index - g->base, upto - index, shifted_cb, &sh);
+		if (rc) {
+			*why = vl_log_message(g->log);
+			return rc;
+		}
+		index = upto;
+	}
+	return 0;
+}
+
+int va_spool_scan(va_spool *s, uint64_t first, uint64_t count, vl_scan_fn fn, void *ctx)
+{
+	const char *why = "";
+	pthread_rwlock_rdlock(&s->seg_mu);
+	int rc = scan_segments(s->segs, s->n_segs, first, count, fn, ctx, &why);
+	pthread_rwlock_unlock(&s->seg_mu);
+	return rc;
+}
+
+int va_spool_peek(const char *dir, uint64_t forwarded, vl_scan_fn pending_fn, void *ctx,
+                  uint64_t *entries, char *err, size_t errcap)
+{
+	struct segment *segs;
+	size_t n;
+	int rc = open_segments(dir, 0, &segs, &n, err, errcap);
+	if (rc < 0)
+		return rc;
+	*entries = n ? segs[n - 1].base + vl_log_size(segs[n - 1].log) : 0;
+	uint64_t from = n && forwarded < segs[0].base ? segs[0].base : forwarded;
+	const char *why = "";
+	if (from < *entries && pending_fn) {
+		rc = scan_segments(segs, n, from, *entries - from, pending_fn, ctx, &why);
+		if (rc < 0)
+			snprintf(err, errcap, "reading the spool failed: %s: %s", vl_strerror(rc), why);
+	}
+	for (size_t i = 0; i < n; i++)
+		vl_log_close(segs[i].log);
+	free(segs);
+	return rc;
+}
+
 static void spool_free(va_spool *s)
 {
 	pthread_mutex_destroy(&s->append_mu);
 	pthread_mutex_destroy(&s->mu);
 	pthread_cond_destroy(&s->changed);
+	pthread_rwlock_destroy(&s->seg_mu);
+	free(s->segs);
 	free(s->origins);
 	free(s->vkey);
 	free(s);
+}
+
+static void close_segments(va_spool *s)
+{
+	for (size_t i = 0; i < s->n_segs; i++)
+		if (s->segs[i].log)
+			vl_log_close(s->segs[i].log);
+	s->n_segs = 0;
+	s->log = NULL;
 }
 
 int va_spool_open(const char *dir, const char *agent_id, uint64_t max_bytes, va_spool **out,
                   char *err, size_t errcap)
 {
 	*out = NULL;
-	if (strlen(dir) + 32 >= PATH_MAX) {
+	if (strlen(dir) + 48 >= PATH_MAX) {
 		snprintf(err, errcap, "%s: path too long", dir);
 		return VL_EINVAL;
 	}
@@ -523,8 +792,6 @@ int va_spool_open(const char *dir, const char *agent_id, uint64_t max_bytes, va_
 		return -errno;
 	}
 	int rc = ensure_key(dir, agent_id, err, errcap);
-	if (rc == 0)
-		rc = ensure_log(dir, err, errcap);
 	if (rc < 0)
 		return rc;
 	va_spool *s = calloc(1, sizeof *s);
@@ -533,38 +800,39 @@ int va_spool_open(const char *dir, const char *agent_id, uint64_t max_bytes, va_
 	snprintf(s->dir, sizeof s->dir, "%s", dir);
 	pthread_mutex_init(&s->append_mu, NULL);
 	pthread_mutex_init(&s->mu, NULL);
+	pthread_rwlock_init(&s->seg_mu, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->changed, &ca);
 	pthread_condattr_destroy(&ca);
 	s->max_bytes = max_bytes;
+	s->segment_events = VA_SPOOL_SEGMENT_EVENTS;
 
-	char path[PATH_MAX], key[PATH_MAX];
-	snprintf(path, sizeof path, "%s/spool", dir);
-	snprintf(key, sizeof key, "%s/spool.key", dir);
-	vl_log_options opt = {.key_file = key};
-	/* `vellum agent status` may have it open for a moment. */
-	for (int i = 0; i < 50; i++) {
-		rc = vl_log_open(path, &opt, &s->log);
-		if (rc != VL_ELOCKED)
-			break;
-		struct timespec ts = {0, 100000000};
-		nanosleep(&ts, NULL);
+	rc = open_segments(dir, 1, &s->segs, &s->n_segs, err, errcap);
+	if (rc == 0 && s->n_segs == 0) { /* first start */
+		free(s->segs);
+		s->segs = NULL;
+		rc = create_segment(dir, 0, err, errcap);
+		if (rc == 0)
+			rc = open_segments(dir, 1, &s->segs, &s->n_segs, err, errcap);
+		if (rc == 0 && s->n_segs != 1) {
+			snprintf(err, errcap, "%s: the new spool is not there", dir);
+			rc = VL_ECORRUPT;
+		}
 	}
 	if (rc < 0) {
-		snprintf(err, errcap, "cannot open the spool %s: %s: %s", path, vl_strerror(rc),
-		         rc == VL_ELOCKED ? "another agent uses this --spool directory"
-		                          : vl_open_message());
 		spool_free(s);
 		return rc;
 	}
+	s->log = s->segs[s->n_segs - 1].log;
 	s->vkey = strdup(vl_log_vkey(s->log));
 	if (!s->vkey) {
 		rc = VL_ENOMEM;
 		goto fail;
 	}
-	s->size = vl_log_size(s->log);
+	uint64_t oldest = s->segs[0].base;
+	s->size = newest_base(s) + vl_log_size(s->log);
 	vl_checkpoint cp;
 	if (vl_log_latest_checkpoint(s->log, &cp, NULL) == 0)
 		s->checkpointed = cp.size;
@@ -582,6 +850,11 @@ int va_spool_open(const char *dir, const char *agent_id, uint64_t max_bytes, va_
 		rc = VL_EINVAL;
 		goto fail;
 	}
+	/* Segments are released only once forwarded: a cursor behind the
+	 * oldest one left (not synced before a crash) is behind the truth. */
+	if (s->forwarded < oldest)
+		s->forwarded = oldest;
+	s->forwarded_synced = s->forwarded;
 	if (s->forwarded > s->size) {
 		snprintf(err, errcap, "%s/forwarded says %" PRIu64 " entries were forwarded, but the "
 		         "spool has only %" PRIu64, dir, s->forwarded, s->size);
@@ -590,26 +863,46 @@ int va_spool_open(const char *dir, const char *agent_id, uint64_t max_bytes, va_
 	}
 
 	struct recover_ctx c = {.s = s, .pending_from = s->forwarded};
-	c.positions_from = load_positions(s, s->size);
+	c.positions_from = load_positions(s, "positions", s->size);
+	if (c.positions_from < oldest) {
+		/* The hint does not reach the segments left: the positions of
+		 * the released ones are in positions.released, synced before
+		 * any was released. */
+		s->n_origins = 0;
+		c.positions_from = load_positions(s, "positions.released", s->size);
+		if (c.positions_from < oldest) {
+			snprintf(err, errcap,
+			         "%s/positions.released is missing or damaged, but spool entries "
+			         "below %" PRIu64 " were released: the sources' positions are lost",
+			         dir, oldest);
+			rc = VL_ECORRUPT;
+			goto fail;
+		}
+	}
 	uint64_t from = c.positions_from < c.pending_from ? c.positions_from : c.pending_from;
-	rc = vl_log_scan(s->log, from, s->size - from, recover_cb, &c);
+	const char *why = "";
+	rc = scan_segments(s->segs, s->n_segs, from, s->size - from, recover_cb, &c, &why);
 	if (c.bad) {
 		snprintf(err, errcap, "spool entry %" PRIu64 " is not a spool entry", c.bad_index);
 		rc = VL_ECORRUPT;
 		goto fail;
 	}
 	if (rc < 0) {
-		snprintf(err, errcap, "cannot read the spool: %s: %s", vl_strerror(rc),
-		         vl_log_message(s->log));
+		snprintf(err, errcap, "cannot read the spool: %s: %s", vl_strerror(rc), why);
 		goto fail;
 	}
 	s->pending_bytes = c.pending_bytes;
 	*out = s;
 	return 0;
 fail:
-	vl_log_close(s->log);
+	close_segments(s);
 	spool_free(s);
 	return rc;
+}
+
+void va_spool_set_segment_events(va_spool *s, uint64_t n)
+{
+	s->segment_events = n ? n : VA_SPOOL_SEGMENT_EVENTS;
 }
 
 int va_spool_close(va_spool *s)
@@ -617,7 +910,12 @@ int va_spool_close(va_spool *s)
 	if (!s)
 		return 0;
 	int rc = va_spool_maintain(s, 1);
-	int rc2 = vl_log_close(s->log);
+	int rc2 = 0;
+	for (size_t i = 0; i < s->n_segs; i++) {
+		int r = vl_log_close(s->segs[i].log);
+		if (rc2 == 0)
+			rc2 = r;
+	}
 	spool_free(s);
 	return rc < 0 ? rc : rc2;
 }
@@ -644,8 +942,10 @@ int va_spool_append(va_spool *s, const vl_entry *entries, size_t n, const char *
 	pthread_mutex_lock(&s->append_mu);
 	struct origin_pos *o = find_origin(s, origin, 1);
 	int rc = o ? vl_log_append(s->log, entries, n, &idx) : VL_ENOMEM;
-	if (rc == 0)
+	if (rc == 0) {
 		o->pos = *last;
+		idx += newest_base(s);
+	}
 	pthread_mutex_unlock(&s->append_mu);
 	if (rc < 0)
 		return rc;
@@ -701,9 +1001,10 @@ void va_spool_notify(va_spool *s)
 
 int va_spool_set_forwarded(va_spool *s, uint64_t next, uint64_t bytes)
 {
-	int rc = write_forwarded(s, next);
-	if (rc < 0)
-		return rc;
+	/* Kept in memory; va_spool_maintain (about once a second) and
+	 * va_spool_close write it durably.  A cursor lost to a crash only
+	 * makes the agent send again what the server already holds, and the
+	 * server keeps each (agent, spool index) once. */
 	pthread_mutex_lock(&s->mu);
 	s->forwarded = next;
 	s->pending_bytes = bytes > s->pending_bytes ? 0 : s->pending_bytes - bytes;
@@ -722,19 +1023,123 @@ void va_spool_get_stats(va_spool *s, va_spool_stats *st)
 	pthread_mutex_unlock(&s->mu);
 }
 
+/* Starts a new segment at the spool's size, if the newest one is full.
+ * Appends wait meanwhile. */
+static int rotate(va_spool *s)
+{
+	int rc = 0;
+	pthread_mutex_lock(&s->append_mu);
+	uint64_t local = vl_log_size(s->log);
+	if (local < s->segment_events)
+		goto out;
+	/* The segment's last checkpoint covers all of it. */
+	if ((rc = vl_log_flush(s->log)) < 0 ||
+	    (local != s->checkpointed && (rc = vl_log_checkpoint(s->log, NULL)) < 0))
+		goto out;
+	uint64_t base = newest_base(s) + local;
+	char err[512];
+	vl_log *log = NULL;
+	if ((rc = create_segment(s->dir, base, err, sizeof err)) < 0 ||
+	    (rc = open_segment(s->dir, base, 1, &log, err, sizeof err)) < 0)
+		goto out;
+	struct segment *g = realloc(s->segs, (s->n_segs + 1) * sizeof *g);
+	if (!g) {
+		vl_log_close(log);
+		rc = VL_ENOMEM;
+		goto out;
+	}
+	pthread_rwlock_wrlock(&s->seg_mu);
+	s->segs = g;
+	s->segs[s->n_segs].base = base;
+	s->segs[s->n_segs].log = log;
+	s->n_segs++;
+	pthread_rwlock_unlock(&s->seg_mu);
+	s->log = log;
+	s->checkpointed = 0;
+out:
+	pthread_mutex_unlock(&s->append_mu);
+	return rc;
+}
+
+/* Deletes the segments (never the newest) whose every entry was
+ * forwarded, as far as the synced cursor says.  First the positions are
+ * synced to positions.released, so they outlive the entries that held
+ * them; a segment is renamed to NAME.released before it is removed, so a
+ * crash midway leaves no half segment for the next start to trip on. */
+static int release(va_spool *s)
+{
+	size_t k = 0;
+	while (k + 1 < s->n_segs && s->segs[k + 1].base <= s->forwarded_synced)
+		k++;
+	if (k == 0)
+		return 0;
+	pthread_mutex_lock(&s->append_mu);
+	int rc = write_positions_locked(s, 1);
+	pthread_mutex_unlock(&s->append_mu);
+	if (rc < 0)
+		return rc;
+	struct segment gone[k];
+	pthread_rwlock_wrlock(&s->seg_mu);
+	memcpy(gone, s->segs, k * sizeof *gone);
+	memmove(s->segs, s->segs + k, (s->n_segs - k) * sizeof *s->segs);
+	s->n_segs -= k;
+	pthread_rwlock_unlock(&s->seg_mu);
+	for (size_t i = 0; i < k; i++) {
+		char name[40], path[PATH_MAX + 64], dead[PATH_MAX + 64];
+		int r = vl_log_close(gone[i].log);
+		segment_name(gone[i].base, name, sizeof name);
+		snprintf(path, sizeof path, "%s/%s", s->dir, name);
+		snprintf(dead, sizeof dead, "%s/%s.released", s->dir, name);
+		if (r == 0 && rename(path, dead) < 0)
+			r = -errno;
+		if (r == 0)
+			r = fsync_dir(s->dir);
+		if (r == 0)
+			r = remove_tree(dead);
+		if (r < 0 && rc == 0)
+			rc = r;
+		s->released++;
+	}
+	return rc;
+}
+
 int va_spool_maintain(va_spool *s, int checkpoint)
 {
 	int rc = vl_log_flush(s->log);
+	pthread_mutex_lock(&s->mu);
+	uint64_t forwarded = s->forwarded;
+	pthread_mutex_unlock(&s->mu);
+	if (forwarded != s->forwarded_synced) {
+		int frc = write_forwarded(s, forwarded, 1);
+		if (frc == 0)
+			s->forwarded_synced = forwarded;
+		else if (rc == 0)
+			rc = frc;
+	}
+	if (rc == 0)
+		rc = rotate(s);
 	uint64_t size = vl_log_size(s->log);
 	if (rc == 0 && checkpoint && size != s->checkpointed) {
 		rc = vl_log_checkpoint(s->log, NULL);
 		if (rc == 0)
 			s->checkpointed = size;
 	}
+	if (rc == 0)
+		rc = release(s);
 	pthread_mutex_lock(&s->append_mu);
-	int rc2 = write_positions_locked(s);
+	int rc2 = write_positions_locked(s, 0);
 	pthread_mutex_unlock(&s->append_mu);
 	return rc < 0 ? rc : rc2;
+}
+
+uint64_t va_spool_segments(va_spool *s, uint64_t *released)
+{
+	pthread_rwlock_rdlock(&s->seg_mu);
+	uint64_t n = s->n_segs;
+	pthread_rwlock_unlock(&s->seg_mu);
+	if (released)
+		*released = s->released;
+	return n;
 }
 
 vl_log *va_spool_log(va_spool *s)

@@ -8,8 +8,22 @@
  *
  *   agent-id      the agent's identity, one line
  *   spool.key     the spool log's signer key (mode 0600)
- *   spool/        the spool log (libvellum)
- *   forwarded     the forwarded cursor, replaced atomically after each 2xx:
+ *   spool/        the spool's first segment: a vellum log holding spool
+ *                 indexes 0..; later segments are spool-<BASE>/ (BASE in
+ *                 20 digits), each a vellum log whose entry i is spool
+ *                 index BASE + i.  A new segment starts once the newest
+ *                 holds --spool-segment-events entries; a segment whose
+ *                 entries were all forwarded (and a newer one exists) is
+ *                 deleted, renamed to NAME.released first.
+ *   positions.released  the positions file's format, synced before any
+ *                 segment is deleted, covering at least every entry below
+ *                 the oldest segment left
+ *   forwarded     the forwarded cursor, replaced atomically (temporary
+ *                 file, fdatasync, rename, fsync of DIR) by
+ *                 va_spool_maintain, about once a second, when it moved,
+ *                 and at close.  A cursor behind the truth (a crash) only
+ *                 makes the agent send again what the server already
+ *                 holds, and the server keeps each (agent, index) once:
  *                   vellum-agent-forwarded/1\n
  *                   spool <the spool's verifier key>\n
  *                   next <first spool index not yet acknowledged>\n
@@ -85,18 +99,43 @@ void va_spool_wake(va_spool *s);
 /* Wakes the waiters once, without making later waits return at once. */
 void va_spool_notify(va_spool *s);
 
-/* After a 2xx for entries up to NEXT-1 (BYTES of them): persists the
- * cursor (temporary file, fdatasync, rename, fsync of DIR) and releases
- * the bytes. */
+/* After a 2xx for entries up to NEXT-1 (BYTES of them): moves the cursor
+ * in memory (va_spool_maintain persists it) and releases the bytes.
+ * Returns 0. */
 int va_spool_set_forwarded(va_spool *s, uint64_t next, uint64_t bytes);
 
 void va_spool_get_stats(va_spool *s, va_spool_stats *st);
 
-/* Flushes tiles; signs a checkpoint if anything was appended since the
- * last one and CHECKPOINT is set; rewrites the positions cache. */
+/* Flushes tiles; syncs the forwarded cursor if it moved; signs a
+ * checkpoint if anything was appended since the last one and CHECKPOINT
+ * is set; rewrites the positions cache. */
 int va_spool_maintain(va_spool *s, int checkpoint);
 
 vl_log *va_spool_log(va_spool *s);
+
+/*
+ * Spool indexes FIRST..FIRST+COUNT-1 in order, across segments, as
+ * vl_log_scan does.  VL_ENOTFOUND for indexes released or not there yet.
+ */
+int va_spool_scan(va_spool *s, uint64_t first, uint64_t count, vl_scan_fn fn, void *ctx);
+
+/* The default segment size, in entries (--spool-segment-events). */
+#define VA_SPOOL_SEGMENT_EVENTS 1000000
+/* Starts a new segment once the newest holds N entries (0: the default). */
+void va_spool_set_segment_events(va_spool *s, uint64_t n);
+/* The segments there are now; *released (may be NULL): how many were
+ * released since open. */
+uint64_t va_spool_segments(va_spool *s, uint64_t *released);
+
+/*
+ * For `vellum agent status` while no agent runs: opens DIR's segments
+ * read-only, sets *entries (the spool's size) and scans the entries from
+ * FORWARDED on (from the oldest segment left, if later) with PENDING_FN.
+ * VL_ELOCKED while an agent has the spool open.  0, or a negative code with
+ * err set.
+ */
+int va_spool_peek(const char *dir, uint64_t forwarded, vl_scan_fn pending_fn, void *ctx,
+                  uint64_t *entries, char *err, size_t errcap);
 
 /* Reads DIR/forwarded: the next index, or 0 if there is none. */
 int va_read_forwarded(const char *dir, uint64_t *next, char *vkey, size_t vkey_cap);

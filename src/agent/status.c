@@ -233,9 +233,8 @@ int va_agent_status(const char *dir, int json, FILE *out)
 		        vl_strerror(rc));
 		return 3;
 	}
-	snprintf(path, sizeof path, "%s/spool", dir);
-	disk_bytes = 0;
-	nftw(path, du_cb, 16, FTW_PHYS);
+	disk_bytes = 0; /* every segment and file of the agent directory */
+	nftw(dir, du_cb, 16, FTW_PHYS);
 
 	/* The agent's own report, if it ever wrote one. */
 	char *st = NULL;
@@ -273,8 +272,8 @@ int va_agent_status(const char *dir, int json, FILE *out)
 	int running = 0;
 	uint64_t entries = 0, pending_bytes = 0;
 	int64_t oldest_ns = 0;
-	vl_log *lg = NULL;
-	rc = vl_log_open(path, NULL, &lg);
+	struct pending_ctx c = {0};
+	rc = va_spool_peek(dir, forwarded, pending_cb, &c, &entries, err, sizeof err);
 	if (rc == VL_ELOCKED) {
 		running = 1;
 		if (st && va_json_int(st, st_len, "spool_entries", &v) == 0)
@@ -286,23 +285,10 @@ int va_agent_status(const char *dir, int json, FILE *out)
 		if (st && va_json_str(st, st_len, "oldest_pending", t, sizeof t) == 0)
 			va_parse_time(t, strlen(t), &oldest_ns);
 	} else if (rc == 0) {
-		entries = vl_log_size(lg);
-		struct pending_ctx c = {0};
-		if (forwarded < entries)
-			rc = vl_log_scan(lg, forwarded, entries - forwarded, pending_cb, &c);
-		if (rc < 0) {
-			fprintf(stderr, "vellum agent status: reading the spool failed: %s: %s\n",
-			        vl_strerror(rc), vl_log_message(lg));
-			vl_log_close(lg);
-			free(st);
-			return 3;
-		}
 		pending_bytes = c.bytes;
 		oldest_ns = c.oldest_ns;
-		vl_log_close(lg);
 	} else {
-		fprintf(stderr, "vellum agent status: cannot open the spool %s: %s: %s\n", path,
-		        vl_strerror(rc), vl_open_message());
+		fprintf(stderr, "vellum agent status: %s\n", err);
 		free(st);
 		return 3;
 	}

@@ -83,7 +83,8 @@ static int run_status(const struct cli_command *self, int argc, char **argv)
 
 static int run(const struct cli_command *self, int argc, char **argv)
 {
-	enum { OPT_BACKOFF_MAX = 256, OPT_TIMEOUT, OPT_SPOOL_MAX, OPT_ON_FULL, OPT_TOKEN_FILE };
+	enum { OPT_BACKOFF_MAX = 256, OPT_TIMEOUT, OPT_SPOOL_MAX, OPT_ON_FULL, OPT_TOKEN_FILE,
+	       OPT_SEGMENT };
 	static const struct option opts[] = {
 		{"server", required_argument, NULL, 'u'},
 		{"log", required_argument, NULL, 'l'},
@@ -94,6 +95,7 @@ static int run(const struct cli_command *self, int argc, char **argv)
 		{"batch", required_argument, NULL, 'b'},
 		{"spool-max-bytes", required_argument, NULL, OPT_SPOOL_MAX},
 		{"on-full", required_argument, NULL, OPT_ON_FULL},
+		{"spool-segment-events", required_argument, NULL, OPT_SEGMENT},
 		{"backoff-max", required_argument, NULL, OPT_BACKOFF_MAX},
 		{"timeout", required_argument, NULL, OPT_TIMEOUT},
 		{"help", no_argument, NULL, 'h'},
@@ -143,6 +145,12 @@ static int run(const struct cli_command *self, int argc, char **argv)
 			if (parse_size(optarg, &v) < 0 || v == 0)
 				goto bad_value;
 			cfg.spool_max_bytes = v;
+			break;
+		case OPT_SEGMENT:
+			why = "--spool-segment-events takes 100..1000000000 events";
+			if (cli_parse_u64(optarg, &v) < 0 || v < 100 || v > 1000000000)
+				goto bad_value;
+			cfg.spool_segment_events = v;
 			break;
 		case OPT_ON_FULL:
 			why = "--on-full is block or drop";
@@ -202,11 +210,12 @@ const struct cli_command cli_agent = {
 	.help = "usage: vellum agent --server URL --log NAME --token-file FILE --spool DIR\n"
 	        "                    --source SPEC [--source SPEC ...] [--id NAME] [--batch N]\n"
 	        "                    [--spool-max-bytes SIZE] [--on-full block|drop]\n"
+	        "                    [--spool-segment-events N]\n"
 	        "                    [--backoff-max MS] [--timeout SECONDS]\n"
 	        "       vellum agent status --spool DIR [--json]\n"
 	        "\n"
 	        "Reads events (one per line) from its sources, appends each to a durable\n"
-	        "spool (a vellum log in DIR/spool) before moving on, and forwards the spool\n"
+	        "spool (vellum logs in DIR) before moving on, and forwards the spool\n"
 	        "in order to POST URL/v1/logs/NAME/forward, retrying until the server has\n"
 	        "acknowledged it.  Nothing is lost or duplicated across crashes, restarts\n"
 	        "and outages: see docs/agent.md.  Runs until SIGTERM or SIGINT, or, when\n"
@@ -217,6 +226,11 @@ const struct cli_command cli_agent = {
 	        "  file:PATH    follow a file; rotation by rename and by truncation\n"
 	        "               (copytruncate) is followed, the position survives restarts\n"
 	        "  stdin        standard input, one event per line\n"
+	        "  syslog:ADDR:PORT  a syslog listener (RFC 5424 and 3164) on UDP and TCP\n"
+	        "               (RFC 6587 framing), one event per message\n"
+	        "  journald     the local systemd journal, one JSON event per entry, from\n"
+	        "               the cursor of the newest spooled entry (journald:DIR reads\n"
+	        "               the journal files in DIR)\n"
 	        "\n"
 	        "Options:\n"
 	        "  -u, --server URL          the server base, e.g. http://127.0.0.1:8080\n"
@@ -227,12 +241,15 @@ const struct cli_command cli_agent = {
 	        "  -i, --id NAME             the agent's identity, [A-Za-z0-9._:-]{1,64}\n"
 	        "                            (default: stored in DIR/agent-id, made on first\n"
 	        "                            start from the hostname and 8 random hex digits)\n"
-	        "  -b, --batch N             records per request, at most (default 1000;\n"
-	        "                            a request also stays within 1 MiB)\n"
+	        "  -b, --batch N             records per request, at most (default 5000;\n"
+	        "                            a request also stays within 4 MiB)\n"
 	        "      --spool-max-bytes SIZE  spooled but unforwarded bytes allowed (default\n"
 	        "                            1G; K, M, G, T are powers of 1024)\n"
 	        "      --on-full block|drop  at that limit: pause the sources (default), or\n"
 	        "                            drop new events and spool a record of the loss\n"
+	        "      --spool-segment-events N  the spool is kept in segments of N events\n"
+	        "                            (default 1000000); a segment whose events were\n"
+	        "                            all forwarded is deleted\n"
 	        "      --backoff-max MS      the longest wait between retries (default 30000)\n"
 	        "      --timeout SECONDS     the time limit of one request (default 30)\n"
 	        "      --json                (status) print one JSON object\n"

@@ -95,7 +95,7 @@ start_mock
 
 check_fails "no arguments is a usage error" 2 "missing --server" "$VL_BIN" agent
 check_fails "an unknown source kind" 2 "unknown source" \
-	"$VL_BIN" agent --server "$URL" --log default --token-file token --spool sx --source syslog:1.2.3.4:514
+	"$VL_BIN" agent --server "$URL" --log default --token-file token --spool sx --source nosuch:1.2.3.4:514
 check_fails "a bad --on-full" 2 "block or drop" \
 	"$VL_BIN" agent --server "$URL" --log default --token-file token --spool sx --source stdin --on-full maybe
 check_fails "a bad --spool-max-bytes" 2 "size like" \
@@ -315,14 +315,7 @@ stop_mock
 # ------------------------------------------------------------------
 # Against a real `vellum serve`.
 
-SPORT=$(free_port)
-SURL="http://127.0.0.1:$SPORT"
-DATA=$WORK/data
-"$VL_BIN" serve --data "$DATA" --listen "127.0.0.1:$SPORT" >serve.out 2>serve.err &
-SERVER_PID=$!
-BACKGROUND_PIDS+=("$SERVER_PID")
-wait_port "$SPORT" || { echo "server did not start"; cat serve.err; }
-STOKEN=$DATA/admin.token
+start_server
 real_agent() { # SPOOL [ARGS...]
 	local spool=$1
 	shift

@@ -34,13 +34,13 @@
 #                                spool index order
 
 import base64
-import http.client
 import json
 import os
 import shutil
 import sys
 import time
-import urllib.parse
+
+import logread
 
 EVENT_MAX = 65535 - 1024
 
@@ -211,12 +211,12 @@ def cmd_writer(path, prefix, count, rotate_every, out, agent):
     return 0
 
 
-def cmd_appender(path, prefix, stopfile, rotate_every="0"):
+def cmd_appender(path, prefix, stopfile, rotate_every="0", per_tick="20"):
     rotate_every = int(rotate_every)
     f = open(path, "ab")
     n = rot = 0
     while not os.path.exists(stopfile):
-        for _ in range(20):
+        for _ in range(int(per_tick)):
             f.write(b"%s-%07d\n" % (prefix.encode(), n))
             n += 1
             if rotate_every and n % rotate_every == 0:
@@ -232,33 +232,10 @@ def cmd_appender(path, prefix, stopfile, rotate_every="0"):
 
 
 def cmd_server_check(url, token, agent, origin, expected):
-    u = urllib.parse.urlparse(url)
-    c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
-    c.request("GET", "/metrics")
-    size = None
-    for line in c.getresponse().read().decode().split("\n"):
-        if line.startswith('vellum_log_entries{log="default"} '):
-            size = int(float(line.split()[1]))
-    got, indexes = {}, {}
-    for i in range(size):
-        c.request("GET", "/v1/logs/default/entries/%d" % i,
-                  headers={"Authorization": "Bearer " + token})
-        r = c.getresponse()
-        body = r.read()
-        if r.status != 200:
-            print("entry %d: status %d" % (i, r.status))
-            return 1
-        head, _, event = body.partition(b"\n\n")
-        fields = dict(l.split(": ", 1) for l in head.decode().split("\n")[1:])
-        if fields.get("agent") != agent or fields.get("origin", "") != origin:
-            continue
-        si = int(fields["spool-index"])
-        if si in got:
-            print("spool index %d is in the log twice (entries %d and %d)" % (si, indexes[si], i))
-            return 1
-        got[si] = event
-        indexes[si] = i
-    events = [got[k] for k in sorted(got)]
+    events, problem = logread.agent_events(url, token, agent, origin)
+    if problem:
+        print(problem)
+        return 1
     problems = compare(events, read_expected(expected))
     for p in problems:
         print(p)

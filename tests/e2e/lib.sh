@@ -149,6 +149,22 @@ flip_byte() {
 		dd of="$file" bs=1 seek="$off" count=1 conv=notrunc status=none
 }
 
+# start_server: `vellum serve` on $WORK/data at 127.0.0.1:$SPORT (a free
+# port is picked on the first call) in the background; sets SPORT, SURL,
+# DATA, STOKEN (the admin token file) and SERVER_PID.  Called again after
+# the server stopped, it starts it again on the same port and data.
+start_server() {
+	SPORT=${SPORT:-$(free_port)}
+	SURL="http://127.0.0.1:$SPORT"
+	DATA=$WORK/data
+	STOKEN=$DATA/admin.token
+	"$VL_BIN" serve --data "$DATA" --listen "127.0.0.1:$SPORT" \
+		>>"$WORK/serve.out" 2>>"$WORK/serve.err" &
+	SERVER_PID=$!
+	BACKGROUND_PIDS+=("$SERVER_PID")
+	wait_port "$SPORT" || { echo "server did not start"; tail -n 5 "$WORK/serve.err"; }
+}
+
 # free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
