@@ -4,7 +4,8 @@
  * deleted only once all of it was forwarded (and never the newest), the
  * positions of the sources outlive the segments that held them (also when
  * the positions cache is lost), a release interrupted by a crash is
- * finished on the next open, and segments that do not join up are refused.
+ * finished on the next open, a segment gone from the middle is a hole that
+ * scans pass over, and segments that overlap are refused.
  *
  * Copyright 2026 The vellum Authors
  * SPDX-License-Identifier: Apache-2.0
@@ -93,6 +94,23 @@ static int collect_cb(void *arg, uint64_t index, const uint8_t *entry, size_t le
 		c->bad = 1;
 	c->next++;
 	c->seen++;
+	return 0;
+}
+
+/* The indexes a scan passed to its callback (the first 32). */
+struct indexes {
+	uint64_t idx[32];
+	size_t n;
+};
+
+static int list_cb(void *arg, uint64_t index, const uint8_t *entry, size_t len)
+{
+	struct indexes *l = arg;
+	(void)entry;
+	(void)len;
+	if (l->n < 32)
+		l->idx[l->n] = index;
+	l->n++;
 	return 0;
 }
 
@@ -237,15 +255,41 @@ static void test_interrupted_release_and_gaps(void **state)
 	assert_false(exists(dir, "spool-00000000000000000150.released"));
 	assert_false(exists(dir, "spool-00000000000000000999.new"));
 
-	/* A segment that does not begin where the one before ends. */
-	snprintf(cmd, sizeof cmd, "cd '%s' && mv spool-00000000000000000150 spool-00000000000000000151",
+	/* A segment gone from the middle (spool-150, reopened as if it began
+	 * at 151): its indexes are a hole, reported, and scans pass over it. */
+	s = open_spool(dir);
+	append_events(s, "file:/a", 160, 100); /* 160..259 */
+	assert_int_equal(va_spool_maintain(s, 1), 0); /* a segment begins at 260 */
+	append_events(s, "file:/a", 260, 10);
+	assert_int_equal(va_spool_close(s), 0);
+	snprintf(cmd, sizeof cmd, "cd '%s' && rm -r spool-00000000000000000150", dir);
+	assert_int_equal(system(cmd), 0);
+	s = open_spool(dir);
+	uint64_t hf[4], hl[4];
+	assert_int_equal(va_spool_holes(s, hf, hl, 4), 1);
+	assert_true(hf[0] == 150 && hl[0] == 259);
+	va_spool_get_stats(s, &st);
+	assert_true(st.size == 270);
+	/* Over the hole: 140..149, then 260..269. */
+	struct indexes l = {0};
+	assert_int_equal(va_spool_scan(s, 140, 130, list_cb, &l), 0);
+	assert_true(l.n == 20);
+	assert_true(l.idx[0] == 140 && l.idx[9] == 149 && l.idx[10] == 260 && l.idx[19] == 269);
+	/* A range wholly inside the hole yields nothing, and no error. */
+	l.n = 0;
+	assert_int_equal(va_spool_scan(s, 170, 50, list_cb, &l), 0);
+	assert_true(l.n == 0);
+	assert_int_equal(va_spool_close(s), 0);
+
+	/* Segments that overlap cannot be explained: refused. */
+	snprintf(cmd, sizeof cmd, "cd '%s' && mv spool-00000000000000000260 spool-00000000000000000149",
 	         dir);
 	assert_int_equal(system(cmd), 0);
 	va_spool *bad = NULL;
 	char err[512] = "";
 	assert_int_equal(va_spool_open(dir, "spool-test", 1ull << 30, &bad, err, sizeof err),
 	                 VL_ECORRUPT);
-	assert_non_null(strstr(err, "not contiguous"));
+	assert_non_null(strstr(err, "overlap"));
 	rm_rf(dir);
 	free(dir);
 }

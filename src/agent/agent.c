@@ -372,28 +372,7 @@ struct encode_ctx {
 	uint64_t last, bytes;
 	int bad;
 	uint64_t bad_index;
-	uint64_t lose_first, lose_last; /* the test hook's range; first > last: none */
-	size_t lost;
 };
-
-/*
- * A test hook: VELLUM_AGENT_TEST_LOSE=FIRST-LAST makes the forwarder treat
- * spool indexes FIRST..LAST as lost between the spool and the network: they
- * are never sent, yet marked forwarded.  It exists so that tests can show
- * the server reporting exactly that gap (docs/agent.md, "Testing hooks");
- * the agent logs a warning when it is set.
- */
-static int test_lose_range(uint64_t *first, uint64_t *last)
-{
-	const char *v = getenv("VELLUM_AGENT_TEST_LOSE");
-	unsigned long long a, b;
-	int end = 0;
-	if (!v || sscanf(v, "%llu-%llu%n", &a, &b, &end) != 2 || v[end] || a > b)
-		return 0;
-	*first = a;
-	*last = b;
-	return 1;
-}
 
 /* One spool entry into the body.  A dropped-events entry travels whole as
  * its record's event, so the loss is forwarded and audited too. */
@@ -411,19 +390,13 @@ static int encode_cb(void *arg, uint64_t index, const uint8_t *entry, size_t len
 	size_t olen = strlen(e.origin);
 	if (c->n > 0 && c->body->len + va_record_size(olen, ev_len) > c->max_bytes)
 		return 1;
-	if (index >= c->lose_first && index <= c->lose_last) {
-		c->last = index;
-		c->bytes += len;
-		c->lost++;
-		return c->n + c->lost >= c->max_records ? 1 : 0;
-	}
 	int rc = va_record_encode(c->body, index, e.spooled_ns, e.origin, olen, ev, ev_len);
 	if (rc < 0)
 		return rc;
 	c->n++;
 	c->last = index;
 	c->bytes += len;
-	return c->n + c->lost >= c->max_records ? 1 : 0;
+	return c->n >= c->max_records ? 1 : 0;
 }
 
 /* Sleeps MS milliseconds, or until the agent stops. */
@@ -569,10 +542,6 @@ static void *forwarder_main(void *arg)
 	if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
 		seed = (uint64_t)now_ns();
 	va_backoff_init(&f.bo, a->cfg->backoff_base_ms, a->cfg->backoff_max_ms, seed);
-	uint64_t lose_first = 1, lose_last = 0;
-	if (test_lose_range(&lose_first, &lose_last))
-		log_line(LOG_WARN, "test hook: spool indexes will be lost before forwarding",
-		         ",\"first\":%" PRIu64 ",\"last\":%" PRIu64, lose_first, lose_last);
 	while (!a->stop) {
 		/* Sources first: once none is left, their last appends are in
 		 * the stats read after. */
@@ -591,8 +560,7 @@ static void *forwarder_main(void *arg)
 		f.body.len = 0;
 		uint64_t count = ss.size - ss.forwarded;
 		struct encode_ctx c = {.body = &f.body, .max_bytes = a->cfg->batch_bytes,
-		                       .max_records = f.max_records, .lose_first = lose_first,
-		                       .lose_last = lose_last};
+		                       .max_records = f.max_records};
 		int rc = va_spool_scan(a->spool, ss.forwarded,
 		                     count < f.max_records ? count : f.max_records, encode_cb, &c);
 		if (c.bad) {
@@ -608,11 +576,9 @@ static void *forwarder_main(void *arg)
 			fail_fatal(a, "reading the spool failed", rc);
 			break;
 		}
-		if (c.n == 0 && c.lost > 0) { /* the test hook took the whole batch */
-			if ((rc = va_spool_set_forwarded(a->spool, c.last + 1, c.bytes)) < 0) {
-				fail_fatal(a, "cannot persist the forwarded cursor", rc);
-				break;
-			}
+		if (c.n == 0) { /* the whole range is in a hole of the spool */
+			uint64_t past = ss.forwarded + (count < f.max_records ? count : f.max_records);
+			va_spool_set_forwarded(a->spool, past, 0);
 			continue;
 		}
 		if (send_batch(&f, &c, ss.forwarded, ss.size) < 0)
@@ -821,6 +787,19 @@ int va_agent_run(const va_config *cfg)
 		goto done;
 	}
 	va_spool_set_segment_events(a.spool, cfg->spool_segment_events);
+	{
+		uint64_t hf[8], hl[8];
+		size_t holes = va_spool_holes(a.spool, hf, hl, 8);
+		for (size_t i = 0; i < holes && i < 8; i++)
+			log_line(LOG_ERROR, "spool segment missing",
+			         ",\"first\":%" PRIu64 ",\"last\":%" PRIu64
+			         ",\"detail\":\"these spool indexes are lost; the server will report "
+			         "them as a gap\"",
+			         hf[i], hl[i]);
+		if (holes > 8)
+			log_line(LOG_ERROR, "spool segment missing",
+			         ",\"more\":%zu", holes - 8);
+	}
 	if ((rc = va_forwarder_open(cfg->url, cfg->log, token, a.id, cfg->timeout_s, &a.fwd, err,
 	                            sizeof err)) < 0) {
 		log_line(LOG_ERROR, "cannot set up forwarding", ",\"error\":\"%s\"", esc(err).s);

@@ -659,10 +659,14 @@ static int open_segments(const char *dir, int with_key, struct segment **segs, s
 		if (rc < 0)
 			break;
 		if (opened > 0) {
+			/* A segment that begins past the end of the one before:
+			 * one in between is gone (the caller reports the lost
+			 * indexes, and the server will show them as a gap).  One
+			 * that begins before that end cannot be explained. */
 			uint64_t end = g[opened - 1].base + vl_log_size(g[opened - 1].log);
-			if (end != g[opened].base) {
+			if (end > g[opened].base) {
 				snprintf(err, errcap,
-				         "the spool's segments are not contiguous: the one at %" PRIu64
+				         "the spool's segments overlap: the one at %" PRIu64
 				         " ends at %" PRIu64 ", the next begins at %" PRIu64,
 				         g[opened - 1].base, end, g[opened].base);
 				rc = VL_ECORRUPT;
@@ -711,6 +715,10 @@ static int scan_segments(const struct segment *segs, size_t n, uint64_t first, u
 		}
 		const struct segment *g = &segs[i - 1];
 		uint64_t seg_end = g->base + vl_log_size(g->log);
+		if (seg_end <= index && i < n) { /* in a hole: go on after it */
+			index = segs[i].base;
+			continue;
+		}
 		uint64_t upto = end < seg_end ? end : seg_end;
 		if (upto <= index) {
 			*why = "past the end of the spool";
@@ -725,6 +733,24 @@ static int scan_segments(const struct segment *segs, size_t n, uint64_t first, u
 		index = upto;
 	}
 	return 0;
+}
+
+size_t va_spool_holes(va_spool *s, uint64_t *first, uint64_t *last, size_t cap)
+{
+	size_t k = 0;
+	pthread_rwlock_rdlock(&s->seg_mu);
+	for (size_t i = 1; i < s->n_segs; i++) {
+		uint64_t end = s->segs[i - 1].base + vl_log_size(s->segs[i - 1].log);
+		if (end < s->segs[i].base) {
+			if (k < cap) {
+				first[k] = end;
+				last[k] = s->segs[i].base - 1;
+			}
+			k++;
+		}
+	}
+	pthread_rwlock_unlock(&s->seg_mu);
+	return k;
 }
 
 int va_spool_scan(va_spool *s, uint64_t first, uint64_t count, vl_scan_fn fn, void *ctx)

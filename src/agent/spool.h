@@ -11,7 +11,9 @@
  *   spool/        the spool's first segment: a vellum log holding spool
  *                 indexes 0..; later segments are spool-<BASE>/ (BASE in
  *                 20 digits), each a vellum log whose entry i is spool
- *                 index BASE + i.  A new segment starts once the newest
+ *                 index BASE + i.  A segment that begins past the end of
+ *                 the one before leaves a hole (a segment was deleted):
+ *                 its indexes are lost, scans pass over them.  A new segment starts once the newest
  *                 holds --spool-segment-events entries; a segment whose
  *                 entries were all forwarded (and a newer one exists) is
  *                 deleted, renamed to NAME.released first.
@@ -118,6 +120,14 @@ vl_log *va_spool_log(va_spool *s);
  * vl_log_scan does.  VL_ENOTFOUND for indexes released or not there yet.
  */
 int va_spool_scan(va_spool *s, uint64_t first, uint64_t count, vl_scan_fn fn, void *ctx);
+
+/*
+ * Ranges of spool indexes whose segment is missing (deleted by someone
+ * else, or lost with a disk): FIRST[i]..LAST[i] for i < the count
+ * returned (at most CAP are stored).  Scans pass over them; their events
+ * are lost, and the server reports them as a gap.
+ */
+size_t va_spool_holes(va_spool *s, uint64_t *first, uint64_t *last, size_t cap);
 
 /* The default segment size, in entries (--spool-segment-events). */
 #define VA_SPOOL_SEGMENT_EVENTS 1000000

@@ -9,8 +9,9 @@
 # agent is killed with kill -9 at random moments at least 50 times.  After
 # healing, every line the writer produced is in the server's log exactly
 # once and in spool order, `vellum sources` reports no gap, and the log
-# verifies.  Last, an agent told (by its test hook) to lose spool indexes
-# 15..19 before forwarding them is reported with exactly that gap.
+# verifies.  Last, a segment of an agent's spool is deleted before it was
+# forwarded: the agent names the lost spool indexes and the server reports
+# exactly that gap.
 #
 # Copyright 2026 The vellum Authors
 # SPDX-License-Identifier: Apache-2.0
@@ -193,23 +194,40 @@ check "vellum sources reports no gap" \
 	env VELLUM_TOKEN="$(cat "$STOKEN")" "$VL_BIN" sources "$SURL"
 
 # ------------------------------------------------------------------
-# Events lost between the spool and the network (the agent's test hook
-# loses spool indexes 15..19): the server reports exactly that gap.
+# Spooled events removed before they were forwarded: while the server is
+# out of reach, an agent spools 500 events in segments of 100, and one
+# segment (spool indexes 200..299) is deleted.  The agent says which
+# indexes are lost, forwards the rest, and the server reports exactly that
+# gap.
 
-seq -f 'gap-%.0f' 0 39 >gap-in
+NOWHERE="http://127.0.0.1:$(free_port)"
+for k in 1 2 3 4 5; do
+	seq -f "gap-$k-%.0f" 1 100 >gap-in
+	"$VL_BIN" agent --server "$NOWHERE" --log default --token-file "$STOKEN" --spool g1 \
+		--source stdin --spool-segment-events 100 <gap-in 2>>gap.err &
+	pid=$!
+	next=$(printf 'g1/spool-%020d' $((k * 100)))
+	for i in $(seq 100); do [ -d "$next" ] && break; sleep 0.1; done
+	kill -TERM "$pid"
+	wait "$pid"
+done
+check "gap: five segments of 100 were spooled" test -d g1/spool-00000000000000000400
+rm -r g1/spool-00000000000000000200
 gap_agent() {
-	VELLUM_AGENT_TEST_LOSE=15-19 timeout 60 "$VL_BIN" agent --server "$SURL" --log default \
-		--token-file "$STOKEN" --spool g1 --source stdin --batch 7 <gap-in 2>>gap.err
+	timeout 60 "$VL_BIN" agent --server "$SURL" --log default --token-file "$STOKEN" \
+		--spool g1 --source stdin </dev/null 2>>gap.err
 }
-check_status "gap: the agent with lost indexes exits 0" 0 gap_agent
-check "gap: the agent said it would lose them" grep -q 'test hook' gap.err
+check_status "gap: the agent forwards what is left and exits 0" 0 gap_agent
+check "gap: the agent names the lost spool indexes" \
+	grep -q '"msg":"spool segment missing","first":200,"last":299' gap.err
 GAP_AGENT=$(cat g1/agent-id)
-check_output "gap: the report names indexes 15..19 and nothing else" "39 14 5 [[15, 19]]" \
+check_output "gap: the server reports indexes 200..299 and nothing else" "499 199 100 [[200, 299]]" \
 	bash -c "VELLUM_TOKEN='$(cat "$STOKEN")' '$VL_BIN' sources '$SURL' --json | python3 -c 'import json,sys; d=[s for s in json.load(sys.stdin)[\"sources\"] if s[\"agent\"] == \"$GAP_AGENT\"][0]; print(d[\"highest\"], d[\"through\"], d[\"missing\"], d[\"gaps\"])'"
 VELLUM_TOKEN="$(cat "$STOKEN")" "$VL_BIN" sources "$SURL" >gap-report 2>&1
 check_output "gap: vellum sources exits 1" 1 echo $?
-check "gap: its report says the events were lost" grep -q "5 events missing (lost before they reached vellum)" gap-report
-check_output "gap: /metrics counts the 5 missing events" 5 \
+check "gap: its report says the events were lost" \
+	grep -q "100 events missing (lost before they reached vellum)" gap-report
+check_output "gap: /metrics counts the 100 missing events" 100 \
 	bash -c "curl -s '$SURL/metrics' | awk '/^vellum_agent_missing_events/ {print \$2}'"
 
 stop_server TERM
