@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "proxy.h"
+#include "run.h"
 #include "util.h"
 
 struct chaos_sub {
@@ -119,7 +120,106 @@ done:
 	return code;
 }
 
+static int run_list(const struct cli_command *self, int argc, char **argv)
+{
+	if (argc > 1)
+		return cli_usage_error(self, "list: unexpected argument '%s'", argv[1]);
+	vc_run_list(stdout);
+	return CLI_EXIT_OK;
+}
+
+static int run_run(const struct cli_command *self, int argc, char **argv)
+{
+	enum { OPT_QUICK = 256, OPT_REPORT, OPT_DIR };
+	static const struct option opts[] = {
+		{"scenario", required_argument, NULL, 's'},
+		{"quick", no_argument, NULL, OPT_QUICK},
+		{"duration", required_argument, NULL, 'd'},
+		{"seed", required_argument, NULL, 'S'},
+		{"report", required_argument, NULL, OPT_REPORT},
+		{"dir", required_argument, NULL, OPT_DIR},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	vc_run_options o = {.scenarios = "all", .duration_s = 60};
+	int have_seed = 0, have_duration = 0, c;
+	uint64_t v;
+	char err[512], self_path[4096], dir[4096] = "", command[2048] = "";
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":s:d:S:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (vc_run_names_ok(optarg, err, sizeof err) < 0)
+				return cli_usage_error(self, "run: %s", err);
+			o.scenarios = optarg;
+			break;
+		case OPT_QUICK:
+			o.quick = 1;
+			break;
+		case 'd':
+			if (cli_parse_u64(optarg, &v) < 0 || v < 5 || v > 86400)
+				return cli_usage_error(self, "run: --duration takes 5..86400 seconds");
+			o.duration_s = (double)v;
+			have_duration = 1;
+			break;
+		case 'S':
+			if (cli_parse_u64(optarg, &v) < 0)
+				return cli_usage_error(self, "run: --seed takes 0..2^64-1");
+			o.seed = v;
+			have_seed = 1;
+			break;
+		case OPT_REPORT:
+			o.report_dir = optarg;
+			break;
+		case OPT_DIR:
+			o.dir = optarg;
+			break;
+		case 'h':
+			return cli_help(self);
+		default:
+			return cli_bad_option(self, c, argv);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(self, "run: unexpected argument '%s'", argv[optind]);
+	if (!have_duration && o.quick)
+		o.duration_s = 12;
+	if (!have_seed && getrandom(&o.seed, sizeof o.seed, 0) != (ssize_t)sizeof o.seed)
+		o.seed = (uint64_t)time(NULL);
+	ssize_t n = readlink("/proc/self/exe", self_path, sizeof self_path - 1);
+	if (n <= 0) {
+		fprintf(stderr, "vellum chaos run: cannot find its own binary\n");
+		return CLI_EXIT_RUNTIME;
+	}
+	self_path[n] = '\0';
+	o.vellum = self_path;
+	if (!o.dir) {
+		snprintf(dir, sizeof dir, "%s/vellum-chaos-XXXXXX",
+		         getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+		if (!mkdtemp(dir)) {
+			fprintf(stderr, "vellum chaos run: cannot create %s\n", dir);
+			return CLI_EXIT_RUNTIME;
+		}
+		o.dir = dir;
+	}
+	snprintf(command, sizeof command,
+	         "vellum chaos run --scenario %s --seed %llu --duration %.0f%s", o.scenarios,
+	         (unsigned long long)o.seed, o.duration_s, o.quick ? " --quick" : "");
+	o.command = command;
+	fprintf(stderr, "vellum chaos run: seed %llu (replay: %s); scratch directory %s\n",
+	        (unsigned long long)o.seed, command, o.dir);
+	int all_passed = 0;
+	int rc = vc_run(&o, &all_passed);
+	const char *rdir = o.report_dir ? o.report_dir : o.dir;
+	if (rc == 0)
+		fprintf(stderr, "vellum chaos run: %s; report in %s/report.html and report.json\n",
+		        all_passed ? "every scenario passed" : "SOME SCENARIOS FAILED", rdir);
+	return rc < 0 ? CLI_EXIT_RUNTIME : all_passed ? CLI_EXIT_OK : CLI_EXIT_FAILED;
+}
+
 static const struct chaos_sub subs[] = {
+	{"run", run_run},
+	{"list", run_list},
 	{"proxy", run_proxy},
 };
 #define N_SUBS (sizeof(subs) / sizeof(subs[0]))
@@ -143,13 +243,30 @@ static int run(const struct cli_command *self, int argc, char **argv)
 
 const struct cli_command cli_chaos = {
 	.name = "chaos",
-	.synopsis = "  vellum chaos proxy --listen A:P --upstream H:P [--fault SPEC ...]\n"
+	.synopsis = "  vellum chaos run [--scenario NAMES|all] [--quick] ...\n"
+		    "                                      real faults against real processes; a report\n"
+		    "  vellum chaos list                   the scenarios\n"
+		    "  vellum chaos proxy --listen A:P --upstream H:P [--fault SPEC ...]\n"
 		    "                                      a TCP proxy that injects faults\n",
-	.help = "usage: vellum chaos proxy --listen ADDR:PORT --upstream HOST:PORT\n"
+	.help = "usage: vellum chaos run [--scenario NAME[,NAME...]|all] [--quick]\n"
+		"                        [--duration SECONDS] [--seed N] [--report DIR] [--dir DIR]\n"
+		"       vellum chaos list\n"
+		"       vellum chaos proxy --listen ADDR:PORT --upstream HOST:PORT\n"
 		"                          [--fault SPEC ...] [--seed N] [--control ADDR:PORT]\n"
 		"                          [--port-file FILE]\n"
 		"\n"
 		"Subcommands:\n"
+		"  run     starts real vellum processes in a scratch directory, drives a load\n"
+		"          through a client that records every request and acknowledgement,\n"
+		"          injects each scenario's faults on a schedule drawn from the seed,\n"
+		"          heals, and checks: no acknowledged event lost, duplicated or\n"
+		"          changed, and the log verifies.  Writes report.json and report.html.\n"
+		"          --quick: every scenario briefly; --duration: seconds of load per\n"
+		"          scenario (default 60, 12 with --quick); --seed replays a run;\n"
+		"          --dir: the scratch directory (default a new one under $TMPDIR);\n"
+		"          --report: where the report goes (default the scratch directory).\n"
+		"          Exit status 0 when every scenario passed, 1 when one failed.\n"
+		"  list    the scenarios, one a line: the fault, and what it must prove\n"
 		"  proxy   a TCP proxy from --listen to --upstream that forwards bytes both\n"
 		"          ways and applies faults, on a schedule or on command\n"
 		"\n"

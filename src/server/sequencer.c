@@ -230,6 +230,91 @@ static void ack_mark(vs_log *l, uint64_t end, const struct timespec *at)
 	l->acks_len++;
 }
 
+/* Answers the jobs of BATCH: their entries are FIRST.. (N of them) when
+ * RC is 0, else they failed with RC (and the log is poisoned). */
+static void complete_batch(vs_log *l, vs_job *batch, int rc, uint64_t first, size_t n)
+{
+	struct timespec acked;
+	now(&acked);
+	vs_job *done = NULL, *done_tail = NULL;
+	pthread_mutex_lock(&l->mu);
+	uint64_t at = first, bytes = 0;
+	for (vs_job *j = batch, *next; j; j = next) {
+		next = j->next;
+		j->first = at;
+		at += j->n_entries;
+		j->rc = rc;
+		j->acked = acked;
+		settle_keys(l, j);
+		for (size_t i = 0; i < j->n_entries; i++)
+			bytes += j->entries[i].len;
+		j->next = NULL;
+		if (rc == 0 && j->want_checkpoint) {
+			j->next = l->cp_waiters;
+			l->cp_waiters = j;
+		} else {
+			if (done_tail)
+				done_tail->next = j;
+			else
+				done = j;
+			done_tail = j;
+		}
+	}
+	if (rc == 0) {
+		if (first + n > l->committed_size)
+			l->committed_size = first + n;
+		ack_mark(l, first + n, &acked);
+		vs_counter_inc(l->m_bytes, bytes);
+	} else {
+		l->poisoned = 1;
+	}
+	if (l->cp_waiters)
+		pthread_cond_signal(&l->cp_cv);
+	pthread_mutex_unlock(&l->mu);
+	for (vs_job *j = done, *next; j; j = next) {
+		next = j->next;
+		atomic_store(&j->done, 1);
+		j->complete(j);
+	}
+}
+
+#ifdef VS_TEST_ACK_EARLY
+/*
+ * Deliberately wrong, and built only into the test suite's vellum_ack_early
+ * binary: the jobs are answered before their entries are written, with
+ * the indexes they will get, and the entries are appended 100 ms later.  A
+ * kill in between loses acknowledged events; `vellum chaos run` must
+ * catch that (tests/e2e/chaos.sh).
+ */
+static void ack_early(vs_log *l, vs_job *batch, vl_entry *entries, size_t n)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += entries[i].len;
+	uint8_t *copy = malloc(total ? total : 1);
+	if (!copy) {
+		complete_batch(l, batch, VL_ENOMEM, 0, n);
+		return;
+	}
+	size_t at = 0;
+	for (size_t i = 0; i < n; i++) {
+		memcpy(copy + at, entries[i].data, entries[i].len);
+		entries[i].data = copy + at;
+		at += entries[i].len;
+	}
+	complete_batch(l, batch, 0, vl_log_size(l->log), n);
+	struct timespec pause = {0, 100000000};
+	nanosleep(&pause, NULL);
+	uint64_t first;
+	if (vl_log_append(l->log, entries, n, &first) < 0) {
+		pthread_mutex_lock(&l->mu);
+		l->poisoned = 1;
+		pthread_mutex_unlock(&l->mu);
+	}
+	free(copy);
+}
+#endif
+
 static void *committer_main(void *arg)
 {
 	vs_log *l = arg;
@@ -265,12 +350,16 @@ static void *committer_main(void *arg)
 		}
 		uint64_t first = 0;
 		struct timespec t0, t1;
+#ifdef VS_TEST_ACK_EARLY
+		if (rc == 0) {
+			ack_early(l, batch, entries, n);
+			continue;
+		}
+#endif
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		if (rc == 0)
 			rc = vl_log_append(l->log, entries, n, &first);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		struct timespec acked;
-		now(&acked);
 		if (rc == 0) {
 			vs_histogram_observe(l->m_fsync, vs_elapsed(&t0, &t1));
 			vs_histogram_observe(l->m_commit_events, (double)n);
@@ -281,46 +370,7 @@ static void *committer_main(void *arg)
 			            ",\"log\":\"%s\",\"entries\":%zu,\"error\":\"%s\",\"detail\":\"%s\"",
 			            l->cfg->name, n, vl_strerror(rc), vl_log_message(l->log));
 		}
-		vs_job *done = NULL, *done_tail = NULL;
-		pthread_mutex_lock(&l->mu);
-		uint64_t at = first, bytes = 0;
-		for (vs_job *j = batch, *next; j; j = next) {
-			next = j->next;
-			j->first = at;
-			at += j->n_entries;
-			j->rc = rc;
-			j->acked = acked;
-			settle_keys(l, j);
-			for (size_t i = 0; i < j->n_entries; i++)
-				bytes += j->entries[i].len;
-			j->next = NULL;
-			if (rc == 0 && j->want_checkpoint) {
-				j->next = l->cp_waiters;
-				l->cp_waiters = j;
-			} else {
-				if (done_tail)
-					done_tail->next = j;
-				else
-					done = j;
-				done_tail = j;
-			}
-		}
-		if (rc == 0) {
-			if (first + n > l->committed_size)
-				l->committed_size = first + n;
-			ack_mark(l, first + n, &acked);
-			vs_counter_inc(l->m_bytes, bytes);
-		} else {
-			l->poisoned = 1;
-		}
-		if (l->cp_waiters)
-			pthread_cond_signal(&l->cp_cv);
-		pthread_mutex_unlock(&l->mu);
-		for (vs_job *j = done, *next; j; j = next) {
-			next = j->next;
-			atomic_store(&j->done, 1);
-			j->complete(j);
-		}
+		complete_batch(l, batch, rc, first, n);
 	}
 	free(entries);
 	return NULL;
