@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -391,6 +392,40 @@ static void test_follow_resume_rotated(void **state)
 	va_source_close(s);
 }
 
+/* Rotated twice while stopped (logrotate's numbering: app.log.1 becomes
+ * app.log.2): the old file is finished, then the one rotated after it,
+ * then the new one; an older, compressed rotation is left alone. */
+static void test_follow_resume_rotated_twice(void **state)
+{
+	struct fixture *f = *state;
+	char got[4096], second[320], older[330];
+	va_position last = {0};
+	snprintf(second, sizeof second, "%s/app.log.2", f->dir);
+	snprintf(older, sizeof older, "%s/app.log.3.gz", f->dir);
+	put(older, "w", "compressed, older\n");
+	struct timespec pause = {0, 20000000};
+	nanosleep(&pause, NULL);
+	put(f->path, "w", "a1\na2\n");
+	va_source *s = open_file(f, NULL);
+	take(s, got, sizeof got, &last);
+	assert_string_equal(got, "a1|a2");
+	va_source_close(s);
+	put(f->path, "a", "a3\n");
+	assert_int_equal(rename(f->path, f->rotated), 0);
+	nanosleep(&pause, NULL);
+	put(f->path, "w", "b1\nb2\n");
+	assert_int_equal(rename(f->rotated, second), 0);
+	assert_int_equal(rename(f->path, f->rotated), 0);
+	nanosleep(&pause, NULL);
+	put(f->path, "w", "c1\n");
+	f->notes[0] = '\0';
+	s = open_file(f, &last);
+	take(s, got, sizeof got, &last);
+	assert_string_equal(got, "a3|b1|b2|c1");
+	assert_true(last.inode == inode_of(f->path));
+	va_source_close(s);
+}
+
 static void test_follow_resume_rotated_missing_path(void **state)
 {
 	struct fixture *f = *state;
@@ -655,6 +690,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_follow_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_follow_resume_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_follow_resume_rotated, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_follow_resume_rotated_twice, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_follow_resume_rotated_missing_path, setup,
 		                                teardown),
 		cmocka_unit_test(test_stdin_source),

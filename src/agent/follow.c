@@ -201,6 +201,110 @@ static int find_rotated(struct file_source *f, uint64_t inode, uint64_t offset, 
 	return found;
 }
 
+static int is_compressed(const char *name)
+{
+	static const char *const ext[] = {".gz", ".bz2", ".xz", ".zst", ".lz4", ".Z", ".zip"};
+	size_t n = strlen(name);
+	for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++) {
+		size_t e = strlen(ext[i]);
+		if (n > e && strcmp(name + n - e, ext[i]) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+struct successor {
+	struct timespec mtime;
+	char name[256];
+};
+
+static int cmp_successor(const void *a, const void *b)
+{
+	const struct successor *x = a, *y = b;
+	if (x->mtime.tv_sec != y->mtime.tv_sec)
+		return x->mtime.tv_sec < y->mtime.tv_sec ? -1 : 1;
+	if (x->mtime.tv_nsec != y->mtime.tv_nsec)
+		return x->mtime.tv_nsec < y->mtime.tv_nsec ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+/*
+ * After a restart found the file it was reading among the rotated ones
+ * (inode OLD, last modified OLD_MTIME), the files rotated after it are
+ * queued, oldest first, so that none between it and the file now at the
+ * path is skipped when the path was replaced more than once meanwhile.
+ * They are the regular files next to it whose name is the path's name
+ * and a suffix ("app.log.1", "app.log-20261126") and that were last
+ * modified at or after it, except the one at the path (PATH_INO), which
+ * comes last.  Compressed ones cannot be followed: a warning names them.
+ */
+static void queue_successors(struct file_source *f, uint64_t old, struct timespec old_mtime,
+                             uint64_t path_ino)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s", f->path);
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		return;
+	const char *base = f->path + (slash - dir) + 1;
+	size_t blen = strlen(base);
+	if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct successor found[VA_FOLLOW_QUEUE];
+	size_t n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		if (strncmp(de->d_name, base, blen) != 0 || de->d_name[blen] == '\0' ||
+		    strlen(de->d_name) >= sizeof found[0].name ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode) || (uint64_t)st.st_ino == old ||
+		    (uint64_t)st.st_ino == path_ino)
+			continue;
+		if (st.st_mtim.tv_sec < old_mtime.tv_sec ||
+		    (st.st_mtim.tv_sec == old_mtime.tv_sec && st.st_mtim.tv_nsec < old_mtime.tv_nsec))
+			continue;
+		if (is_compressed(de->d_name)) {
+			note(f, VA_NOTE_WARN, "rotated file not read",
+			     "%s/%s was rotated after the file being read but is compressed; its lines "
+			     "are not read", dir, de->d_name);
+			continue;
+		}
+		if (n == VA_FOLLOW_QUEUE) {
+			note(f, VA_NOTE_WARN, "file rotated too often",
+			     "more than %d files were rotated next to %s while the agent was stopped; "
+			     "files may be skipped", VA_FOLLOW_QUEUE, f->path);
+			break;
+		}
+		found[n].mtime = st.st_mtim;
+		snprintf(found[n].name, sizeof found[n].name, "%s", de->d_name);
+		n++;
+	}
+	if (n > 1)
+		qsort(found, n, sizeof found[0], cmp_successor);
+	for (size_t i = 0; i < n && f->n_next < VA_FOLLOW_QUEUE; i++) {
+		int fd = openat(dirfd(d), found[i].name, O_RDONLY | O_CLOEXEC);
+		struct stat st;
+		if (fd < 0)
+			continue;
+		if (fstat(fd, &st) < 0) {
+			close(fd);
+			continue;
+		}
+		f->next_fd[f->n_next] = fd;
+		f->next_inode[f->n_next++] = (uint64_t)st.st_ino;
+		note(f, VA_NOTE_INFO, "file rotated while stopped",
+		     "%s/%s was rotated after it; it is read next, from the start", dir,
+		     found[i].name);
+	}
+	closedir(d);
+}
+
 /* Opens the path (or, resuming, the file the position belongs to). */
 static int try_open(struct file_source *f)
 {
@@ -248,11 +352,15 @@ static int try_open(struct file_source *f)
 	char old[PATH_MAX + 256];
 	int ofd = find_rotated(f, r->inode, r->offset, r->head, old, sizeof old);
 	if (ofd >= 0) {
+		struct stat ost;
+		uint64_t path_ino = fd >= 0 ? (uint64_t)st.st_ino : 0;
 		if (fd >= 0)
 			close(fd);
 		use_fd(f, ofd, r->inode, r->offset);
 		note(f, VA_NOTE_INFO, "file rotated while stopped",
 		     "finishing %s from byte %" PRIu64 " first", old, r->offset);
+		if (fstat(ofd, &ost) == 0)
+			queue_successors(f, r->inode, ost.st_mtim, path_ino);
 		f->has_resume = 0;
 		return 0;
 	}

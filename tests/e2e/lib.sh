@@ -24,6 +24,7 @@ VL_EXAMPLES=$(realpath "${VL_EXAMPLES:-$E2E_DIR/../../examples}")
 
 TESTS_RUN=0
 TESTS_PASSED=0
+E2E_START=$SECONDS
 FAILED_TESTS=()
 BACKGROUND_PIDS=()
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/vellum-e2e.XXXXXX")
@@ -66,12 +67,13 @@ vellum() {
 record() {
 	local name=$1 ok=$2 cmd=$3 out=$4
 	TESTS_RUN=$((TESTS_RUN + 1))
+	local at=$((SECONDS - E2E_START))
 	if [ "$ok" -eq 1 ]; then
 		TESTS_PASSED=$((TESTS_PASSED + 1))
-		echo "[       OK ] $name"
+		echo "[       OK ] $name (at ${at} s)"
 	else
 		FAILED_TESTS+=("$name")
-		echo "[  FAILED  ] $name"
+		echo "[  FAILED  ] $name (at ${at} s)"
 		echo "    command: $cmd"
 		if [ -n "$out" ]; then
 			printf '%s\n' "$out" | head -n 40 | sed 's/^/    | /'
