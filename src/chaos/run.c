@@ -553,20 +553,29 @@ static void scenario_crash(const vc_run_options *o, vc_result *r)
 	/* kill -9 at an exact count of fdatasync calls. */
 	if (access("/usr/bin/strace", X_OK) == 0 && L.srv.p.pid) {
 		proc_stop(&L.srv.p, 30);
-		int when = 5 + (int)vc_rng_below(&L.rng, 40);
+		/* The call, and its count: a commit's sync, a write (WAL frames,
+		 * tiles, the WAL's preallocation), or a checkpoint's rename. */
+		static const struct {
+			const char *call;
+			int from, span;
+		} calls[] = {{"fdatasync", 5, 40}, {"pwrite64", 20, 400}, {"rename", 1, 4}};
+		int c = (int)vc_rng_below(&L.rng, 3);
+		int when = calls[c].from + (int)vc_rng_below(&L.rng, (uint64_t)calls[c].span);
 		char inject[64];
-		snprintf(inject, sizeof inject, "inject=fdatasync:signal=KILL:when=%d", when);
+		snprintf(inject, sizeof inject, "inject=%s:signal=KILL:when=%d", calls[c].call, when);
 		char *wrap[] = {"/usr/bin/strace", "-f", "-qq", "-o", "/dev/null", "-e", inject, NULL};
 		double t = load_now(&L);
 		if (server_start(&L.srv, wrap) == 0) {
-			if (!proc_wait(&L.srv.p, 20)) { /* the count was not reached */
+			int reached = proc_wait(&L.srv.p, 20);
+			if (!reached) { /* the count was not reached */
 				proc_kill(&L.srv.p, SIGKILL);
 				proc_wait(&L.srv.p, 10);
 			}
 			double killed = load_now(&L);
 			if (server_start(&L.srv, NULL) == 0) {
 				double healed = load_now(&L);
-				add_window(&L, t, healed, "strace: SIGKILL at fdatasync #%d", when);
+				add_window(&L, t, healed, "strace: SIGKILL at %s #%d%s", calls[c].call,
+				           when, reached ? "" : " (not reached in 20 s; killed)");
 				measure_recovery(&L, healed, 15);
 			}
 			(void)killed;
@@ -841,6 +850,69 @@ static void scenario_fsync_error(const vc_run_options *o, vc_result *r)
 		        when, t_fail);
 }
 
+/* clock-skew: the server's wall clock jumps back 10 minutes while it runs
+ * (libfaketime, its offset file re-read every second), then forward
+ * again: order and integrity are unaffected, and the jump is flagged. */
+static void scenario_clock_skew(const vc_run_options *o, vc_result *r)
+{
+	load_run L = {.o = o, .r = r};
+	vc_rng_seed(&L.rng, r->seed);
+	snprintf(r->limits, sizeof r->limits,
+	         "The server's clock only (agents are not part of the run). A clock that is "
+	         "wrong from the start, or runs ahead, cannot be told from the right one by the "
+	         "server alone: only a backward jump is flagged.");
+	static const char lib[] = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+	if (access(lib, R_OK) != 0) {
+		r->skipped = 1;
+		snprintf(r->verdict, sizeof r->verdict,
+		         "libfaketime is not installed (apt-get install faketime): no clock was "
+		         "skewed.");
+		return;
+	}
+	char dir[PATH_MAX], offset[PATH_MAX + 16], preload[PATH_MAX + 16],
+	    tsfile[PATH_MAX + 32], asan[1024];
+	snprintf(dir, sizeof dir, "%s/%s", o->dir, r->name);
+	mkdirs(dir);
+	snprintf(offset, sizeof offset, "%.4000s/clock-offset", dir);
+	write_text(offset, "+0\n");
+	snprintf(preload, sizeof preload, "LD_PRELOAD=%s", lib);
+	snprintf(tsfile, sizeof tsfile, "FAKETIME_TIMESTAMP_FILE=%.4000s", offset);
+	const char *old_asan = getenv("ASAN_OPTIONS");
+	snprintf(asan, sizeof asan, "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+	         old_asan ? old_asan : "", old_asan && *old_asan ? ":" : "");
+	char *wrap[] = {"/usr/bin/env", preload, tsfile, "FAKETIME_CACHE_DURATION=1",
+	                "FAKETIME_DONT_FAKE_MONOTONIC=1", asan, NULL};
+	if (load_server(&L, NULL, wrap) < 0 || load_client(&L, NULL, o->quick ? 2000 : 4000, 16, 10) < 0)
+		return;
+	int back_min = 5 + (int)vc_rng_below(&L.rng, 56);
+	double t1 = o->duration_s * (0.2 + 0.2 * vc_rng_unit(&L.rng));
+	double t2 = o->duration_s * (0.6 + 0.2 * vc_rng_unit(&L.rng));
+	sleep_s(t1 - load_now(&L));
+	char text[32];
+	snprintf(text, sizeof text, "-%dm\n", back_min);
+	write_text(offset, text);
+	double jumped = load_now(&L);
+	sleep_s(t2 - load_now(&L));
+	write_text(offset, "+0\n");
+	double back = load_now(&L);
+	add_window(&L, jumped, back, "clock %d min behind", back_min);
+	measure_recovery(&L, back, 10);
+	sleep_s(o->duration_s - load_now(&L));
+	load_end(&L, 10);
+	char log[1 << 16] = "";
+	read_file(L.srv.p.out, log, sizeof log);
+	if (!strstr(log, "clock went backwards")) {
+		r->passed = 0;
+		appendf(r->verdict, sizeof r->verdict,
+		        " The server did not flag the clock jumping back %d minutes.", back_min);
+	} else if (r->passed) {
+		appendf(r->verdict, sizeof r->verdict,
+		        " The clock jumped back %d minutes at %.1f s and forward at %.1f s; the "
+		        "server flagged it (\"clock went backwards\").",
+		        back_min, jumped, back);
+	}
+}
+
 /* overload: ten times what the server sustains, through few large
  * batches: the answer must be 503 with Retry-After, memory bounded, and
  * nothing acknowledged lost. */
@@ -1058,7 +1130,8 @@ typedef struct scenario {
 } scenario;
 
 static const scenario scenarios[] = {
-	{"crash", "kill -9 of the server at random moments and at an exact fdatasync count: "
+	{"crash", "kill -9 of the server at random moments and at an exact count of fdatasync, "
+	          "pwrite64 or rename calls: "
 	          "no acknowledged event lost or duplicated, the log verifies",
 	 scenario_crash},
 	{"pause", "SIGSTOP/SIGCONT of the server: acknowledgements resume, nothing lost",
@@ -1070,6 +1143,9 @@ static const scenario scenarios[] = {
 	{"fsync-error", "fdatasync fails with EIO (strace injection at a seeded call count): "
 	                "no acknowledgement after the error, a clear error, recovery on restart",
 	 scenario_fsync_error},
+	{"clock-skew", "the server's clock jumps back minutes while it runs (libfaketime): "
+	               "order and integrity unaffected, the jump flagged",
+	 scenario_clock_skew},
 	{"overload", "far more load than the server sustains: 503 with Retry-After, bounded "
 	             "memory, no acknowledged event lost",
 	 scenario_overload},

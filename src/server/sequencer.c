@@ -129,6 +129,7 @@ struct rebuild {
 	uint64_t keys;
 	uint64_t idem_first;   /* keys from this index on */
 	uint64_t forwarded;
+	int64_t newest_ns;     /* the newest received time */
 };
 
 static int rebuild_one(void *ctx, uint64_t index, const uint8_t *entry, size_t len)
@@ -137,6 +138,9 @@ static int rebuild_one(void *ctx, uint64_t index, const uint8_t *entry, size_t l
 	vs_envelope_view v;
 	if (vs_envelope_parse(entry, len, &v) != 0)
 		return 0;
+	int64_t at = v.received_sec * 1000000000 + v.received_nsec;
+	if (at > r->newest_ns)
+		r->newest_ns = at;
 	if (v.has_idem_key && index >= r->idem_first) {
 		if (vs_idem_put(r->l->idem, v.idem_key, index, v.request_events) < 0)
 			return VL_ENOMEM;
@@ -158,11 +162,18 @@ int vs_idem_rebuild(vs_log *l)
 	uint64_t size = vl_log_size(l->log), cap = l->server->cfg.idempotency_keys;
 	/* The idempotency index holds the newest keys; the agents' state
 	 * needs every forwarded entry, so the whole log is read once. */
-	struct rebuild r = {l, 0, size > cap ? size - cap : 0, 0};
+	struct rebuild r = {l, 0, size > cap ? size - cap : 0, 0, 0};
 	struct timespec t0, t1;
 	now(&t0);
 	int rc = vl_log_scan(l->log, 0, size, rebuild_one, &r);
 	now(&t1);
+	if (rc == 0) {
+		pthread_mutex_lock(&l->mu);
+		if (r.newest_ns > l->newest_time_ns)
+			l->newest_time_ns = r.newest_ns;
+		pthread_mutex_unlock(&l->mu);
+		vs_clock_check(l, (int64_t)t1.tv_sec * 1000000000 + t1.tv_nsec, 0);
+	}
 	if (rc == 0)
 		vs_log_line(VS_INFO, "idempotency keys and agents loaded",
 		            ",\"log\":\"%s\",\"entries_scanned\":%" PRIu64 ",\"keys\":%" PRIu64
@@ -170,6 +181,38 @@ int vs_idem_rebuild(vs_log *l)
 		            l->cfg->name, size, r.keys, r.forwarded, vs_sources_count(l->sources),
 		            vs_elapsed(&t0, &t1));
 	return rc;
+}
+
+void vs_clock_check(vs_log *l, int64_t now_ns, int locked)
+{
+	if (!locked)
+		pthread_mutex_lock(&l->mu);
+	int64_t behind = l->newest_time_ns - now_ns;
+	int warn = 0;
+	if (behind > 1000000000) {
+		l->clock_backwards++;
+		l->clock_behind_s = (double)behind / 1e9;
+		if (l->clock_warned_ns == 0 || now_ns - l->clock_warned_ns > 60000000000LL ||
+		    now_ns < l->clock_warned_ns) {
+			l->clock_warned_ns = now_ns;
+			warn = 1;
+		}
+	} else {
+		l->clock_behind_s = 0;
+		if (now_ns > l->newest_time_ns)
+			l->newest_time_ns = now_ns;
+	}
+	uint64_t times = l->clock_backwards;
+	if (!locked)
+		pthread_mutex_unlock(&l->mu);
+	/* Entries keep the clock's times as they are (their order in the log
+	 * is what counts); the operator is told. */
+	if (warn)
+		vs_log_line(VS_WARN, "clock went backwards",
+		            ",\"log\":\"%s\",\"behind_seconds\":%.3f,\"times\":%" PRIu64
+		            ",\"detail\":\"the wall clock is behind the newest time this log has "
+		            "seen; new entries carry earlier received times than older ones\"",
+		            l->cfg->name, (double)behind / 1e9, times);
 }
 
 /* ------------------------------------------------------------------ */
@@ -261,6 +304,7 @@ static void complete_batch(vs_log *l, vs_job *batch, int rc, uint64_t first, siz
 		}
 	}
 	if (rc == 0) {
+		vs_clock_check(l, (int64_t)acked.tv_sec * 1000000000 + acked.tv_nsec, 1);
 		if (first + n > l->committed_size)
 			l->committed_size = first + n;
 		ack_mark(l, first + n, &acked);

@@ -369,6 +369,24 @@ static double queue_depth(void *arg)
 	return d;
 }
 
+static double clock_behind(void *arg)
+{
+	vs_log *l = arg;
+	pthread_mutex_lock(&l->mu);
+	double d = l->clock_behind_s;
+	pthread_mutex_unlock(&l->mu);
+	return d;
+}
+
+static double clock_backwards(void *arg)
+{
+	vs_log *l = arg;
+	pthread_mutex_lock(&l->mu);
+	double d = (double)l->clock_backwards;
+	pthread_mutex_unlock(&l->mu);
+	return d;
+}
+
 static double log_size(void *arg)
 {
 	vs_log *l = arg;
@@ -491,6 +509,14 @@ static int register_metrics(vs_server *s)
 		                vs_checkpoint_age, l);
 		vs_gauge_fn_add(m, "vellum_log_entries", "Durable entries in the log.", labels,
 		                log_size, l);
+		vs_gauge_fn_add(m, "vellum_clock_behind_seconds",
+		                "How far the wall clock was behind the newest time the log has seen, "
+		                "at the last commit (0: not behind).",
+		                labels, clock_behind, l);
+		vs_gauge_fn_add(m, "vellum_clock_backwards",
+		                "Commits (and starts) that found the wall clock more than 1 s behind "
+		                "the newest time the log has seen.",
+		                labels, clock_backwards, l);
 		vs_gauge_fn_add(m, "vellum_agents", "Agents that have forwarded to the log.", labels,
 		                agents_count, l);
 		vs_gauge_fn_add(m, "vellum_agent_missing_events",

@@ -97,6 +97,12 @@ typedef struct vs_log {
 	uint64_t checkpoint_size;    /* entries covered by the newest checkpoint */
 	struct timespec checkpoint_time;
 	int poisoned;                /* the engine failed: not ready */
+	/* The clock: the newest wall-clock time the log has seen (an entry's
+	 * received time, or a commit), and the backward jumps noticed. */
+	int64_t newest_time_ns;
+	uint64_t clock_backwards;    /* times the clock was found behind it */
+	double clock_behind_s;       /* by how much, the last time */
+	int64_t clock_warned_ns;     /* when it was last logged */
 	/* Commits not yet covered by a checkpoint: (end index, ack time). */
 	struct ack_mark { uint64_t end; struct timespec at; } *acks;
 	size_t acks_head, acks_len, acks_cap;
@@ -155,6 +161,11 @@ int vs_sequencer_submit(vs_log *l, vs_job *job);
 int vs_sequencer_stop(vs_log *l);
 /* Rebuild the idempotency index from the newest entries. */
 int vs_idem_rebuild(vs_log *l);
+/* Compares the wall clock (NOW_NS) with the newest time the log has seen:
+ * more than a second behind it is a backward jump — counted, and logged
+ * (at most once a minute) — else NOW_NS becomes the newest.  Takes l->mu
+ * unless LOCKED. */
+void vs_clock_check(vs_log *l, int64_t now_ns, int locked);
 void vs_job_free(vs_job *job);
 double vs_checkpoint_age(void *arg);
 

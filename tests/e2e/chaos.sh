@@ -19,7 +19,7 @@ report() { # DIR EXPR: EXPR on report.json (as d)
 }
 
 check "chaos list names every scenario" bash -c \
-	"'$VL_BIN' chaos list | awk '{print \$1}' | paste -sd, | grep -qx 'crash,pause,partition,fsync-error,overload,config-error,power-loss,bit-rot,tamper'"
+	"'$VL_BIN' chaos list | awk '{print \$1}' | paste -sd, | grep -qx 'crash,pause,partition,fsync-error,clock-skew,overload,config-error,power-loss,bit-rot,tamper'"
 check_fails "an unknown scenario is a usage error" 2 "unknown scenario" \
 	"$VL_BIN" chaos run --scenario nosuch --quick
 
@@ -39,7 +39,7 @@ check_output "report.json: no acknowledgement after the I/O error" 0 \
 check_output "report.json: nothing lost, duplicated or corrupt" "0 0 0 0" \
 	report all '" ".join(str(sum(s[k] for s in d["scenarios"])) for k in ("lost", "duplicated", "holes", "corrupt"))'
 check_output "report.json: the load scenarios acknowledged events" True \
-	report all 'all(s["acked"] > 0 for s in d["scenarios"] if s["name"] in ("crash", "pause", "partition", "fsync-error", "overload", "power-loss"))'
+	report all 'all(s["acked"] > 0 for s in d["scenarios"] if s["name"] in ("crash", "pause", "partition", "fsync-error", "clock-skew", "overload", "power-loss"))'
 check_output "report.json: each scenario has its replay command" True \
 	report all 'all(s["replay"].startswith("vellum chaos run --scenario " + s["name"] + " --seed '"$SEED"'") for s in d["scenarios"])'
 
