@@ -50,6 +50,7 @@
 #include <unistd.h>
 
 #include "chaos.h"
+#include "util.h"
 #include "io_sim.h"
 #include "run.h"
 #include "scenarios.h"
@@ -65,55 +66,6 @@
 #define PL_SEEDS_QUICK 120
 #define PL_SEEDS_PER_S 12
 #define PL_BUDGET_QUICK_S 10.0
-
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void appendf(char *buf, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void appendf(char *buf, size_t cap, const char *fmt, ...)
-{
-	size_t n = strlen(buf);
-	if (n + 1 >= cap)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf + n, cap - n, fmt, ap);
-	va_end(ap);
-}
-
-static int mkdirs(const char *path)
-{
-	char tmp[PATH_MAX];
-	snprintf(tmp, sizeof tmp, "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return mkdir(tmp, 0700) < 0 && errno != EEXIST ? -errno : 0;
-}
-
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void rm_rf(const char *path)
-{
-	(void)nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 static int write_secret(const char *path, const char *text)
 {
@@ -492,7 +444,7 @@ static int export_cb(void *arg, const char *path)
  * with the problem set.  *size: the size of the verified checkpoint. */
 static int verify_copy(pl_seed *s, pl_totals *t, uint64_t *size)
 {
-	rm_rf(s->exportdir);
+	vc_rm_rf(s->exportdir);
 	if (mkdir(s->exportdir, 0700) < 0) {
 		problem(s, "cannot create %s: %s", s->exportdir, strerror(errno));
 		return -1;
@@ -756,7 +708,7 @@ int vc_power_loss_seed(const char *dir, uint64_t seed, int threaded, int sabotag
 	why[0] = '\0';
 	snprintf(keyfile, sizeof keyfile, "%s/log.key", dir);
 	snprintf(exportdir, sizeof exportdir, "%s/export", dir);
-	if (mkdirs(dir) == 0 && vl_key_generate("chaos.power-loss/log", &skey, &vkey) == 0 &&
+	if (vc_mkdirs(dir) == 0 && vl_key_generate("chaos.power-loss/log", &skey, &vkey) == 0 &&
 	    write_secret(keyfile, skey) == 0 && vl_signer_parse(skey, &signer) == 0 &&
 	    vl_verifier_parse(vkey, &verifier) == 0 &&
 	    one_seed(seed, threaded, sabotage, signer, verifier, keyfile, exportdir, &t, why,
@@ -764,7 +716,7 @@ int vc_power_loss_seed(const char *dir, uint64_t seed, int threaded, int sabotag
 		rc = t.failed_seeds == 0 ? 1 : 0;
 	*acked = t.acked;
 	*lost = t.lost;
-	rm_rf(exportdir);
+	vc_rm_rf(exportdir);
 	vl_signer_free(signer);
 	vl_verifier_free(verifier);
 	free(skey);
@@ -774,7 +726,7 @@ int vc_power_loss_seed(const char *dir, uint64_t seed, int threaded, int sabotag
 
 void vc_scenario_power_loss(const vc_run_options *o, vc_result *r)
 {
-	double t0 = mono_s();
+	double t0 = vc_mono_s();
 	pl_totals t = {0};
 	char dir[PATH_MAX], keyfile[PATH_MAX + 16], exportdir[PATH_MAX + 16];
 	char *skey = NULL, *vkey = NULL;
@@ -792,7 +744,7 @@ void vc_scenario_power_loss(const vc_run_options *o, vc_result *r)
 	snprintf(dir, sizeof dir, "%s/%s", o->dir, r->name[0] ? r->name : "power-loss");
 	snprintf(keyfile, sizeof keyfile, "%s/log.key", dir);
 	snprintf(exportdir, sizeof exportdir, "%s/export", dir);
-	if (mkdirs(dir) < 0) {
+	if (vc_mkdirs(dir) < 0) {
 		snprintf(r->verdict, sizeof r->verdict, "cannot create %.900s", dir);
 		return;
 	}
@@ -814,7 +766,7 @@ void vc_scenario_power_loss(const vc_run_options *o, vc_result *r)
 	vc_rng seeds;
 	vc_rng_seed(&seeds, r->seed);
 	for (uint64_t i = 0; i < n_seeds; i++) {
-		if (mono_s() - t0 > 2 * budget) {
+		if (vc_mono_s() - t0 > 2 * budget) {
 			stopped_early = 1;
 			break;
 		}
@@ -823,7 +775,7 @@ void vc_scenario_power_loss(const vc_run_options *o, vc_result *r)
 		             first_fail[0] ? NULL : first_fail, sizeof first_fail) < 0)
 			break;
 	}
-	rm_rf(exportdir);
+	vc_rm_rf(exportdir);
 
 	r->acked = t.acked;
 	r->lost = t.lost;
@@ -834,8 +786,8 @@ void vc_scenario_power_loss(const vc_run_options *o, vc_result *r)
 	r->passed = t.seeds > 0 && t.failed_seeds == 0 && t.acked > 0 && t.lost == 0 &&
 	            t.corrupt == 0 && t.duplicated == 0 && t.holes == 0 &&
 	            t.acks_after_error == 0;
-	appendf(r->verdict, sizeof r->verdict, "%s", first_fail);
-	appendf(r->verdict, sizeof r->verdict,
+	vc_appendf(r->verdict, sizeof r->verdict, "%s", first_fail);
+	vc_appendf(r->verdict, sizeof r->verdict,
 	        "%" PRIu64 " seeds (%" PRIu64 " threaded), %" PRIu64 " failed; %" PRIu64
 	        " power losses (%" PRIu64 " during recovery) over %" PRIu64 " rounds; %" PRIu64
 	        " appends, %" PRIu64 " failed, %" PRIu64 " checkpoints; %" PRIu64
@@ -849,7 +801,7 @@ void vc_scenario_power_loss(const vc_run_options *o, vc_result *r)
 	        t.duplicated, t.holes, t.acks_after_error, t.unacked_present, t.dropped_frames,
 	        t.dropped_bytes, t.replayed, t.verified);
 	if (stopped_early)
-		appendf(r->verdict, sizeof r->verdict,
+		vc_appendf(r->verdict, sizeof r->verdict,
 		        " Stopped after %" PRIu64 " of %" PRIu64 " seeds: over twice the %.0f s "
 		        "budget.", t.seeds, n_seeds, budget);
 
@@ -858,5 +810,5 @@ out:
 	vl_verifier_free(verifier);
 	free(skey);
 	free(vkey);
-	r->duration_s = mono_s() - t0;
+	r->duration_s = vc_mono_s() - t0;
 }

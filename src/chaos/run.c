@@ -34,19 +34,13 @@
 #include <unistd.h>
 
 #include "chaos.h"
+#include "util.h"
 #include "run.h"
 #include "scenarios.h"
 #include "vellum.h"
 
 /* ------------------------------------------------------------------ */
 /* Small things.                                                       */
-
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void sleep_s(double s)
 {
@@ -68,19 +62,6 @@ static void say(const vc_run_options *o, const char *fmt, ...)
 	fputs("chaos: ", stderr);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
-	va_end(ap);
-}
-
-static void appendf(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void appendf(char *buf, size_t cap, const char *fmt, ...)
-{
-	size_t n = strlen(buf);
-	if (n + 1 >= cap)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf + n, cap - n, fmt, ap);
 	va_end(ap);
 }
 
@@ -139,21 +120,6 @@ static int write_text(const char *path, const char *text)
 	return rc;
 }
 
-static int mkdirs(const char *path)
-{
-	char tmp[PATH_MAX];
-	snprintf(tmp, sizeof tmp, "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return mkdir(tmp, 0700) < 0 && errno != EEXIST ? -errno : 0;
-}
-
 /* ------------------------------------------------------------------ */
 /* Child processes.                                                    */
 
@@ -202,7 +168,7 @@ static int proc_wait(proc *p, double timeout_s)
 {
 	if (p->pid == 0)
 		return 1;
-	double end = mono_s() + timeout_s;
+	double end = vc_mono_s() + timeout_s;
 	for (;;) {
 		int st;
 		pid_t r = waitpid(p->pid, &st, WNOHANG);
@@ -215,7 +181,7 @@ static int proc_wait(proc *p, double timeout_s)
 			p->pid = 0;
 			return 1;
 		}
-		if (mono_s() >= end)
+		if (vc_mono_s() >= end)
 			return 0;
 		sleep_s(0.01);
 	}
@@ -301,8 +267,8 @@ static int server_start(server *s, char *const *wrap)
 	argv[n] = NULL;
 	if (proc_start(&s->p, argv) < 0)
 		return -1;
-	double end = mono_s() + 15;
-	while (mono_s() < end) {
+	double end = vc_mono_s() + 15;
+	while (vc_mono_s() < end) {
 		if (port_open(s->port)) {
 			if (!s->token[0]) {
 				char path[PATH_MAX + 32];
@@ -355,7 +321,7 @@ typedef struct load_run {
 	server srv;
 	vc_client *client;
 	char history[PATH_MAX];
-	double t0;          /* mono_s() when the load began */
+	double t0;          /* vc_mono_s() when the load began */
 	double worst_recovery;
 	size_t cap_windows;
 } load_run;
@@ -385,15 +351,15 @@ static void add_window(load_run *L, double start, double end, const char *fmt, .
 
 static double load_now(const load_run *L)
 {
-	return mono_s() - L->t0;
+	return vc_mono_s() - L->t0;
 }
 
 /* After a fault ends at HEALED_AT (load time): waits up to LIMIT_S for the
  * next acknowledgement, and keeps the worst time it took. */
 static void measure_recovery(load_run *L, double healed_at, double limit_s)
 {
-	double end = mono_s() + limit_s;
-	while (mono_s() < end) {
+	double end = vc_mono_s() + limit_s;
+	while (vc_mono_s() < end) {
 		vc_client_stats st;
 		vc_client_stats_get(L->client, &st);
 		if (st.last_ack_s >= 0 && st.last_ack_s >= healed_at) {
@@ -405,7 +371,7 @@ static void measure_recovery(load_run *L, double healed_at, double limit_s)
 		sleep_s(0.02);
 	}
 	L->worst_recovery = limit_s;
-	appendf(L->r->verdict, sizeof L->r->verdict,
+	vc_appendf(L->r->verdict, sizeof L->r->verdict,
 	        "no acknowledgement within %.0f s after healing at %.1f s. ", limit_s, healed_at);
 }
 
@@ -415,7 +381,7 @@ static int load_server(load_run *L, const char *extra_ini, char *const *wrap)
 	const vc_run_options *o = L->o;
 	char dir[PATH_MAX];
 	snprintf(dir, sizeof dir, "%s/%s", o->dir, L->r->name);
-	if (mkdirs(dir) < 0 || server_init(&L->srv, o->vellum, dir, extra_ini) < 0) {
+	if (vc_mkdirs(dir) < 0 || server_init(&L->srv, o->vellum, dir, extra_ini) < 0) {
 		snprintf(L->r->verdict, sizeof L->r->verdict, "cannot prepare %.900s", dir);
 		return -1;
 	}
@@ -451,7 +417,7 @@ static int load_client(load_run *L, const char *url_override, double rate, int c
 		         err);
 		return -1;
 	}
-	L->t0 = mono_s() - vc_client_now(L->client);
+	L->t0 = vc_mono_s() - vc_client_now(L->client);
 	return 0;
 }
 
@@ -469,7 +435,7 @@ static void load_end(load_run *L, double recovery_limit_s)
 {
 	vc_result *r = L->r;
 	if (L->srv.p.pid == 0 && server_start(&L->srv, NULL) < 0)
-		appendf(r->verdict, sizeof r->verdict, "the server did not come back at the end. ");
+		vc_appendf(r->verdict, sizeof r->verdict, "the server did not come back at the end. ");
 	vc_client_set_rate(L->client, -1);
 	vc_client_stats st;
 	vc_client_stats_get(L->client, &st);
@@ -491,7 +457,7 @@ static void load_end(load_run *L, double recovery_limit_s)
 	snprintf(logdir, sizeof logdir, "%s/default", L->srv.data);
 	int checked = vc_check_run(logdir, L->history, r->seed, &c, err, sizeof err) == 0;
 	if (!checked) {
-		appendf(r->verdict, sizeof r->verdict, "the checker could not run: %s. ", err);
+		vc_appendf(r->verdict, sizeof r->verdict, "the checker could not run: %s. ", err);
 	} else {
 		r->acked = c.acked;
 		r->lost = c.lost;
@@ -499,19 +465,19 @@ static void load_end(load_run *L, double recovery_limit_s)
 		r->holes = c.holes;
 		r->corrupt = c.corrupt;
 		if (c.first_problem[0])
-			appendf(r->verdict, sizeof r->verdict, "%s. ", c.first_problem);
+			vc_appendf(r->verdict, sizeof r->verdict, "%s. ", c.first_problem);
 	}
 	char why[1024] = "";
 	int verified = verify_log(&L->srv, why, sizeof why) == 0;
 	if (!verified)
-		appendf(r->verdict, sizeof r->verdict, "%s. ", why);
+		vc_appendf(r->verdict, sizeof r->verdict, "%s. ", why);
 	r->recovery_seconds = L->worst_recovery;
 	r->passed = checked && verified && c.acked > 0 && c.lost == 0 && c.duplicated == 0 &&
 	            c.holes == 0 && c.corrupt == 0 && L->worst_recovery < recovery_limit_s;
 	if (checked && c.acked == 0)
-		appendf(r->verdict, sizeof r->verdict, "nothing was acknowledged. ");
+		vc_appendf(r->verdict, sizeof r->verdict, "nothing was acknowledged. ");
 	if (r->passed)
-		appendf(r->verdict, sizeof r->verdict,
+		vc_appendf(r->verdict, sizeof r->verdict,
 		        "%" PRIu64 " events acknowledged, every one in the log once, byte for byte, "
 		        "at its acknowledged index; %" PRIu64 " more of unknown outcome present; "
 		        "the log verifies; slowest recovery %.2f s.",
@@ -543,7 +509,7 @@ static void scenario_crash(const vc_run_options *o, vc_result *r)
 		double down = 0.1 + 0.9 * vc_rng_unit(&L.rng);
 		sleep_s(down);
 		if (server_start(&L.srv, NULL) < 0) {
-			appendf(r->verdict, sizeof r->verdict, "restart %d failed. ", k + 1);
+			vc_appendf(r->verdict, sizeof r->verdict, "restart %d failed. ", k + 1);
 			break;
 		}
 		double healed = load_now(&L);
@@ -581,7 +547,7 @@ static void scenario_crash(const vc_run_options *o, vc_result *r)
 			(void)killed;
 		}
 	} else {
-		appendf(r->limits, sizeof r->limits,
+		vc_appendf(r->limits, sizeof r->limits,
 		        " strace is not installed: the kill at an exact syscall count was skipped.");
 	}
 	sleep_s(1);
@@ -627,7 +593,7 @@ static void scenario_partition(const vc_run_options *o, vc_result *r)
 	         "packet loss and reordering is not exercised (no netem here).");
 	char dir[PATH_MAX];
 	snprintf(dir, sizeof dir, "%s/%s", o->dir, r->name);
-	mkdirs(dir);
+	vc_mkdirs(dir);
 	int pport = free_port(), cport = free_port();
 	char purl[64], listen[64], control[64], upstream[64], seed[32];
 	snprintf(purl, sizeof purl, "http://127.0.0.1:%d", pport);
@@ -685,7 +651,7 @@ static void scenario_partition(const vc_run_options *o, vc_result *r)
 		argv[n++] = specs[i];
 	}
 	argv[n] = NULL;
-	double px_started = mono_s();
+	double px_started = vc_mono_s();
 	if (proc_start(&px, argv) < 0) {
 		snprintf(r->verdict, sizeof r->verdict, "the proxy did not start");
 		proc_stop(&L.srv.p, 30);
@@ -799,7 +765,7 @@ static void scenario_fsync_error(const vc_run_options *o, vc_result *r)
 		sleep_s(0.05);
 	}
 	if (noticed < 0) {
-		appendf(r->verdict, sizeof r->verdict,
+		vc_appendf(r->verdict, sizeof r->verdict,
 		        "the server never reported a failure after fdatasync #%d failed with EIO "
 		        "(it kept answering /readyz with 200). ",
 		        when);
@@ -815,7 +781,7 @@ static void scenario_fsync_error(const vc_run_options *o, vc_result *r)
 	int clear = strstr(text, "Input/output error") != NULL;
 	sleep_s(0.3);
 	if (server_start(&L.srv, NULL) < 0) {
-		appendf(r->verdict, sizeof r->verdict, "the server did not start again. ");
+		vc_appendf(r->verdict, sizeof r->verdict, "the server did not start again. ");
 	} else {
 		double healed = load_now(&L);
 		add_window(&L, noticed, healed, "fdatasync #%d: EIO; restarted at %.1f s", when,
@@ -830,20 +796,20 @@ static void scenario_fsync_error(const vc_run_options *o, vc_result *r)
 	r->acks_after_io_error = late;
 	if (hrc < 0 || t_fail < 0) {
 		r->passed = 0;
-		appendf(r->verdict, sizeof r->verdict,
+		vc_appendf(r->verdict, sizeof r->verdict,
 		        " No request was refused with 503 storage_failed after the error.");
 	} else if (late > 0) {
 		r->passed = 0;
-		appendf(r->verdict, sizeof r->verdict,
+		vc_appendf(r->verdict, sizeof r->verdict,
 		        " %" PRIu64 " events were acknowledged after the storage failure.", late);
 	}
 	if (!clear) {
 		r->passed = 0;
-		appendf(r->verdict, sizeof r->verdict,
+		vc_appendf(r->verdict, sizeof r->verdict,
 		        " The server's log does not name the error (Input/output error).");
 	}
 	if (r->passed)
-		appendf(r->verdict, sizeof r->verdict,
+		vc_appendf(r->verdict, sizeof r->verdict,
 		        " fdatasync #%d failed with EIO; from the first refusal (503 storage_failed "
 		        "at %.2f s) until the restart nothing was acknowledged; the server's log names "
 		        "the error; ingest resumed after the restart.",
@@ -872,7 +838,7 @@ static void scenario_clock_skew(const vc_run_options *o, vc_result *r)
 	char dir[PATH_MAX], offset[PATH_MAX + 16], preload[PATH_MAX + 16],
 	    tsfile[PATH_MAX + 32], asan[1024];
 	snprintf(dir, sizeof dir, "%s/%s", o->dir, r->name);
-	mkdirs(dir);
+	vc_mkdirs(dir);
 	snprintf(offset, sizeof offset, "%.4000s/clock-offset", dir);
 	write_text(offset, "+0\n");
 	snprintf(preload, sizeof preload, "LD_PRELOAD=%s", lib);
@@ -903,10 +869,10 @@ static void scenario_clock_skew(const vc_run_options *o, vc_result *r)
 	read_file(L.srv.p.out, log, sizeof log);
 	if (!strstr(log, "clock went backwards")) {
 		r->passed = 0;
-		appendf(r->verdict, sizeof r->verdict,
+		vc_appendf(r->verdict, sizeof r->verdict,
 		        " The server did not flag the clock jumping back %d minutes.", back_min);
 	} else if (r->passed) {
-		appendf(r->verdict, sizeof r->verdict,
+		vc_appendf(r->verdict, sizeof r->verdict,
 		        " The clock jumped back %d minutes at %.1f s and forward at %.1f s; the "
 		        "server flagged it (\"clock went backwards\").",
 		        back_min, jumped, back);
@@ -942,15 +908,15 @@ static void scenario_overload(const vc_run_options *o, vc_result *r)
 	load_end(&L, 1);
 	if (st.failed == 0) {
 		r->passed = 0;
-		appendf(r->verdict, sizeof r->verdict,
+		vc_appendf(r->verdict, sizeof r->verdict,
 		        " The server never refused a request (no 503): not overloaded.");
 	}
 	if (hwm_kb < 0 || hwm_kb > 512 * 1024) {
 		r->passed = 0;
-		appendf(r->verdict, sizeof r->verdict, " Server peak RSS %ld KiB (limit 512 MiB).",
+		vc_appendf(r->verdict, sizeof r->verdict, " Server peak RSS %ld KiB (limit 512 MiB).",
 		        hwm_kb);
 	} else {
-		appendf(r->verdict, sizeof r->verdict,
+		vc_appendf(r->verdict, sizeof r->verdict,
 		        " %" PRIu64 " events refused with 503; server peak RSS %ld MiB.", st.failed,
 		        hwm_kb / 1024);
 	}
@@ -992,7 +958,7 @@ static void scenario_config_error(const vc_run_options *o, vc_result *r)
 	         "read-only bind mount (skipped where mounting is not allowed).");
 	char dir[PATH_MAX];
 	snprintf(dir, sizeof dir, "%s/%s", o->dir, r->name);
-	mkdirs(dir);
+	vc_mkdirs(dir);
 	struct {
 		const char *name;
 		const char *ini;    /* extra lines of the configuration */
@@ -1011,11 +977,11 @@ static void scenario_config_error(const vc_run_options *o, vc_result *r)
 		{"unwritable data directory", "", PREP_READ_ONLY, "Read-only"},
 	};
 	int failures = 0, ran = 0, n = (int)(sizeof cases / sizeof cases[0]);
-	double t0 = mono_s();
+	double t0 = vc_mono_s();
 	for (int i = 0; i < n; i++) {
 		char sub[PATH_MAX + 16], key[PATH_MAX + 48];
 		snprintf(sub, sizeof sub, "%.4000s/case%d", dir, i);
-		mkdirs(sub);
+		vc_mkdirs(sub);
 		server s;
 		if (server_init(&s, o->vellum, sub, cases[i].ini) < 0) {
 			failures++;
@@ -1051,7 +1017,7 @@ static void scenario_config_error(const vc_run_options *o, vc_result *r)
 			break;
 		case PREP_READ_ONLY: {
 			char cmd[3 * PATH_MAX + 128];
-			mkdirs(s.data);
+			vc_mkdirs(s.data);
 			snprintf(cmd, sizeof cmd,
 			         "mount --bind '%.4000s' '%.4000s' 2>/dev/null && "
 			         "mount -o remount,ro,bind '%.4000s' 2>/dev/null",
@@ -1061,7 +1027,7 @@ static void scenario_config_error(const vc_run_options *o, vc_result *r)
 				snprintf(cmd, sizeof cmd, "umount '%s' 2>/dev/null", s.data);
 				if (system(cmd) != 0) { /* nothing was mounted */
 				}
-				appendf(r->verdict, sizeof r->verdict,
+				vc_appendf(r->verdict, sizeof r->verdict,
 				        "%s: skipped (mounting is not allowed here). ", cases[i].name);
 				continue;
 			}
@@ -1072,7 +1038,7 @@ static void scenario_config_error(const vc_run_options *o, vc_result *r)
 		}
 		if (!prepared) {
 			failures++;
-			appendf(r->verdict, sizeof r->verdict, "%s: could not be prepared. ",
+			vc_appendf(r->verdict, sizeof r->verdict, "%s: could not be prepared. ",
 			        cases[i].name);
 			if (blocker >= 0)
 				close(blocker);
@@ -1093,7 +1059,7 @@ static void scenario_config_error(const vc_run_options *o, vc_result *r)
 		int says = strstr(text, cases[i].expect) != NULL;
 		if (!ok || code == 0 || listening || !says) {
 			failures++;
-			appendf(r->verdict, sizeof r->verdict, "%s: %s. ", cases[i].name,
+			vc_appendf(r->verdict, sizeof r->verdict, "%s: %s. ", cases[i].name,
 			        !ok         ? "still running after 10 s"
 			        : code == 0 ? "exited 0"
 			        : listening ? "listened"
@@ -1107,14 +1073,14 @@ static void scenario_config_error(const vc_run_options *o, vc_result *r)
 			char cmd[PATH_MAX + 32];
 			snprintf(cmd, sizeof cmd, "umount '%s'", s.data);
 			if (system(cmd) != 0)
-				appendf(r->verdict, sizeof r->verdict, "could not unmount %s. ", s.data);
+				vc_appendf(r->verdict, sizeof r->verdict, "could not unmount %s. ", s.data);
 		}
 	}
-	r->duration_s = mono_s() - t0;
+	r->duration_s = vc_mono_s() - t0;
 	r->recovery_seconds = -1;
 	r->passed = failures == 0 && ran > 0;
 	if (r->passed)
-		appendf(r->verdict, sizeof r->verdict,
+		vc_appendf(r->verdict, sizeof r->verdict,
 		        "each of %d bad configurations was refused at start with a non-zero exit "
 		        "and a message naming the problem; nothing listened.",
 		        ran);
@@ -1209,7 +1175,7 @@ int vc_run(const vc_run_options *o, int *all_passed)
 	vc_result *results = calloc(N_SCENARIOS, sizeof *results);
 	if (!results)
 		return VL_ENOMEM;
-	if (mkdirs(o->dir) < 0) {
+	if (vc_mkdirs(o->dir) < 0) {
 		fprintf(stderr, "vellum chaos run: cannot create %s: %s\n", o->dir, strerror(errno));
 		free(results);
 		return -errno;
@@ -1226,10 +1192,10 @@ int vc_run(const vc_run_options *o, int *all_passed)
 		         "vellum chaos run --scenario %s --seed %" PRIu64 "%s --duration %.0f",
 		         r->name, o->seed, o->quick ? " --quick" : "", o->duration_s);
 		say(o, "%s: starting (seed %" PRIu64 ")", r->name, r->seed);
-		double t0 = mono_s();
+		double t0 = vc_mono_s();
 		scenarios[i].run(o, r);
 		say(o, "%s: %s in %.1f s: %s", r->name,
-		    r->skipped ? "SKIPPED" : r->passed ? "PASSED" : "FAILED", mono_s() - t0,
+		    r->skipped ? "SKIPPED" : r->passed ? "PASSED" : "FAILED", vc_mono_s() - t0,
 		    r->verdict);
 		if (!r->passed && !r->skipped)
 			*all_passed = 0;

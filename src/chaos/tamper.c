@@ -68,6 +68,7 @@
 #include <unistd.h>
 
 #include "chaos.h"
+#include "util.h"
 #include "crc32c.h"
 #include "run.h"
 #include "scenarios.h"
@@ -101,55 +102,6 @@ typedef int (*vc_tamper_edit_fn)(const char *copy, void *arg);
 int vc_tamper_probe(const char *vellum, const char *logdir, const char *vkey_file,
                     const char *since_file, const char *scratch, vc_tamper_edit_fn edit,
                     void *arg, const char *expect, char *why, size_t whycap);
-
-static double mono_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void appendf(char *buf, size_t cap, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void appendf(char *buf, size_t cap, const char *fmt, ...)
-{
-	size_t n = strlen(buf);
-	if (n + 1 >= cap)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(buf + n, cap - n, fmt, ap);
-	va_end(ap);
-}
-
-static int mkdirs(const char *path)
-{
-	char tmp[PATH_MAX];
-	snprintf(tmp, sizeof tmp, "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return mkdir(tmp, 0700) < 0 && errno != EEXIST ? -errno : 0;
-}
-
-static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
-
-static void rm_rf(const char *path)
-{
-	(void)nftw(path, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* Whole file into a malloc'ed buffer (NUL-terminated, not counted). */
 static int read_all(const char *path, uint8_t **data, size_t *len)
@@ -291,12 +243,12 @@ static int run_capture(char *const argv[], char *out, size_t cap)
 	}
 	close(fds[1]);
 	size_t len = 0;
-	double end = mono_s() + TP_VERIFY_TIMEOUT_S;
+	double end = vc_mono_s() + TP_VERIFY_TIMEOUT_S;
 	int killed = 0;
 	for (;;) {
 		char buf[4096];
 		struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
-		if (!killed && mono_s() > end) {
+		if (!killed && vc_mono_s() > end) {
 			kill(pid, SIGKILL);
 			killed = 1;
 		}
@@ -375,7 +327,7 @@ int vc_tamper_probe(const char *vellum, const char *logdir, const char *vkey_fil
                     void *arg, const char *expect, char *why, size_t whycap)
 {
 	why[0] = '\0';
-	rm_rf(scratch);
+	vc_rm_rf(scratch);
 	int rc = copy_tree(logdir, scratch);
 	if (rc < 0) {
 		snprintf(why, whycap, "cannot copy %s to %s: %s", logdir, scratch, strerror(-rc));
@@ -553,10 +505,10 @@ static int build_base(tp_base *b, const char *dir, uint64_t seed, char *why, siz
 	snprintf(b->foreign, sizeof b->foreign, "%s/cp-foreign", dir);
 	snprintf(keyfile, sizeof keyfile, "%s/log.key", dir);
 	snprintf(other, sizeof other, "%s/other", dir);
-	rm_rf(b->log);
-	rm_rf(b->copy);
-	rm_rf(other);
-	if (mkdirs(dir) < 0) {
+	vc_rm_rf(b->log);
+	vc_rm_rf(b->copy);
+	vc_rm_rf(other);
+	if (vc_mkdirs(dir) < 0) {
 		snprintf(why, cap, "cannot create %.400s", dir);
 		return -1;
 	}
@@ -638,7 +590,7 @@ out:
 		(void)vl_log_close(log);
 	if (log2)
 		(void)vl_log_close(log2);
-	rm_rf(other);
+	vc_rm_rf(other);
 	vl_signer_free(signer);
 	vl_signer_free(signer2);
 	free(skey);
@@ -1127,26 +1079,26 @@ static void finish(tp_run *t, double t0)
 	vc_result *r = t->r;
 	r->passed = r->corruptions_injected > 0 &&
 	            r->corruptions_detected == r->corruptions_injected && t->errors == 0;
-	appendf(r->verdict, sizeof r->verdict, "%s", t->first_miss);
-	appendf(r->verdict, sizeof r->verdict,
+	vc_appendf(r->verdict, sizeof r->verdict, "%s", t->first_miss);
+	vc_appendf(r->verdict, sizeof r->verdict,
 	        "%" PRIu64 " of %" PRIu64 " changes detected by vellum verify (exit 1) naming the "
 	        "place:", r->corruptions_detected, r->corruptions_injected);
 	for (size_t i = 0; i < t->n_tally; i++)
-		appendf(r->verdict, sizeof r->verdict, "%s %s %" PRIu64 "/%" PRIu64,
+		vc_appendf(r->verdict, sizeof r->verdict, "%s %s %" PRIu64 "/%" PRIu64,
 		        i ? "," : "", t->tally[i].kind, t->tally[i].detected, t->tally[i].injected);
-	appendf(r->verdict, sizeof r->verdict, "; base log of %" PRIu64 " entries, %zu bundles, "
+	vc_appendf(r->verdict, sizeof r->verdict, "; base log of %" PRIu64 " entries, %zu bundles, "
 	        "%zu hash tiles, %zu WAL segments.", t->b->size, t->b->n_kind[F_BUNDLE],
 	        t->b->n_kind[F_TILE], t->b->n_kind[F_WAL]);
 	if (t->errors)
-		appendf(r->verdict, sizeof r->verdict, " %" PRIu64 " changes could not be made or "
+		vc_appendf(r->verdict, sizeof r->verdict, " %" PRIu64 " changes could not be made or "
 		        "judged.", t->errors);
-	rm_rf(t->b->copy);
-	r->duration_s = mono_s() - t0;
+	vc_rm_rf(t->b->copy);
+	r->duration_s = vc_mono_s() - t0;
 }
 
 void vc_scenario_bit_rot(const vc_run_options *o, vc_result *r)
 {
-	double t0 = mono_s();
+	double t0 = vc_mono_s();
 	tp_base *b = calloc(1, sizeof *b);
 	tp_run t;
 	snprintf(r->limits, sizeof r->limits,
@@ -1162,7 +1114,7 @@ void vc_scenario_bit_rot(const vc_run_options *o, vc_result *r)
 	}
 	if (prepare(o, r, b, &t) < 0) {
 		free(b);
-		r->duration_s = mono_s() - t0;
+		r->duration_s = vc_mono_s() - t0;
 		return;
 	}
 	uint64_t flips = o->quick ? TP_FLIPS_QUICK
@@ -1233,7 +1185,7 @@ static void bundle_changes(tp_run *t, const tp_file *f)
 
 void vc_scenario_tamper(const vc_run_options *o, vc_result *r)
 {
-	double t0 = mono_s();
+	double t0 = vc_mono_s();
 	tp_base *b = calloc(1, sizeof *b);
 	tp_run t;
 	snprintf(r->limits, sizeof r->limits,
@@ -1249,7 +1201,7 @@ void vc_scenario_tamper(const vc_run_options *o, vc_result *r)
 	}
 	if (prepare(o, r, b, &t) < 0) {
 		free(b);
-		r->duration_s = mono_s() - t0;
+		r->duration_s = vc_mono_s() - t0;
 		return;
 	}
 	uint64_t each = o->quick ? TP_EACH_QUICK
@@ -1370,7 +1322,7 @@ void vc_scenario_tamper(const vc_run_options *o, vc_result *r)
 	int rc = vc_tamper_probe(o->vellum, b->log, b->vkey, NULL, b->copy,
 	                         edit_replace_checkpoint, &c, "rolled back", why, sizeof why);
 	finish(&t, t0);
-	appendf(r->verdict, sizeof r->verdict, " Not counted: the same rollback verified without "
+	vc_appendf(r->verdict, sizeof r->verdict, " Not counted: the same rollback verified without "
 	        "--since %s.", rc == 1 ? "was detected" : rc == 0 ? "passes, as expected"
 	                                                         : "could not be run");
 	free(b);
