@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -816,6 +817,137 @@ static void scenario_fsync_error(const vc_run_options *o, vc_result *r)
 		        when, t_fail);
 }
 
+/* Fills FILE until the filesystem of DIR has at most LEAVE bytes free. */
+static int fill_disk(const char *dir, const char *file, uint64_t leave)
+{
+	struct statvfs sv;
+	if (statvfs(dir, &sv) < 0)
+		return -errno;
+	uint64_t avail = (uint64_t)sv.f_bavail * sv.f_frsize;
+	if (avail <= leave)
+		return 0;
+	int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	static const char block[1 << 16];
+	uint64_t want = avail - leave;
+	int rc = 0;
+	while (want > 0) {
+		size_t n = want < sizeof block ? (size_t)want : sizeof block;
+		ssize_t w = write(fd, block, n);
+		if (w <= 0) {
+			rc = w < 0 ? -errno : -EIO;
+			break;
+		}
+		want -= (uint64_t)w;
+	}
+	close(fd);
+	return rc == -ENOSPC ? 0 : rc;
+}
+
+/* disk-full: the data directory on a 64 MiB tmpfs that a filler file
+ * fills up under load: requests are refused with 503 storage_failed,
+ * nothing acknowledged is lost, and once the filler is removed (and the
+ * server restarted) ingest resumes. */
+static void scenario_disk_full(const vc_run_options *o, vc_result *r)
+{
+	load_run L = {.o = o, .r = r};
+	vc_rng_seed(&L.rng, r->seed);
+	snprintf(r->limits, sizeof r->limits,
+	         "A tmpfs: no real device, and fdatasync is a no-op there. The server does not "
+	         "reopen a log whose storage failed by itself: ingest resumes after the space is "
+	         "freed and the server restarted.");
+	char dir[PATH_MAX], data[PATH_MAX + 16], filler[PATH_MAX + 16], cmd[2 * PATH_MAX + 64];
+	snprintf(dir, sizeof dir, "%s/%s", o->dir, r->name);
+	snprintf(data, sizeof data, "%.4000s/data", dir);
+	snprintf(filler, sizeof filler, "%.4000s/data/filler", dir);
+	vc_mkdirs(data);
+	snprintf(cmd, sizeof cmd, "mount -t tmpfs -o size=64m tmpfs '%.4000s' 2>/dev/null", data);
+	if (system(cmd) != 0) {
+		r->skipped = 1;
+		snprintf(r->verdict, sizeof r->verdict,
+		         "cannot mount a tmpfs here (needs root with CAP_SYS_ADMIN): nothing was run.");
+		return;
+	}
+	if (load_server(&L, NULL, NULL) < 0 ||
+	    load_client(&L, NULL, o->quick ? 3000 : 4000, 16, 10) < 0)
+		goto out;
+	/* Leave a little room, drawn from the seed, and let the load fill it. */
+	uint64_t leave = (2 + vc_rng_below(&L.rng, 6)) << 20;
+	double filled = load_now(&L);
+	if (fill_disk(data, filler, leave) < 0) {
+		snprintf(r->verdict, sizeof r->verdict, "could not fill the tmpfs");
+		load_end(&L, 15);
+		r->passed = 0;
+		goto out;
+	}
+	double full = -1;
+	while (load_now(&L) < filled + o->duration_s) {
+		if (!ready(&L.srv)) {
+			full = load_now(&L);
+			break;
+		}
+		sleep_s(0.05);
+	}
+	if (full < 0) {
+		vc_appendf(r->verdict, sizeof r->verdict,
+		           "the disk never filled up (%llu MiB left free). ",
+		           (unsigned long long)(leave >> 20));
+		load_end(&L, 15);
+		r->passed = 0;
+		goto out;
+	}
+	sleep_s(2);
+	double stopped = load_now(&L);
+	unlink(filler);
+	proc_stop(&L.srv.p, 30);
+	char text[65536] = "";
+	read_file(L.srv.p.out, text, sizeof text);
+	int clear = strstr(text, "No space left on device") != NULL;
+	if (server_start(&L.srv, NULL) < 0) {
+		vc_appendf(r->verdict, sizeof r->verdict, "the server did not start again. ");
+	} else {
+		double healed = load_now(&L);
+		add_window(&L, full, healed, "disk full (%llu MiB left); freed and restarted",
+		           (unsigned long long)(leave >> 20));
+		measure_recovery(&L, healed, 15);
+	}
+	sleep_s(filled + o->duration_s - load_now(&L));
+	sleep_s(1);
+	load_end(&L, 15);
+	double t_fail;
+	uint64_t late = 0;
+	int hrc = acks_after_storage_failure(L.history, 0.1, stopped, &t_fail, &late);
+	r->acks_after_io_error = late;
+	if (hrc < 0 || t_fail < 0) {
+		r->passed = 0;
+		vc_appendf(r->verdict, sizeof r->verdict,
+		           " No request was refused with 503 storage_failed when the disk was full.");
+	} else if (late > 0) {
+		r->passed = 0;
+		vc_appendf(r->verdict, sizeof r->verdict,
+		           " %" PRIu64 " events were acknowledged after the disk filled up.", late);
+	}
+	if (!clear) {
+		r->passed = 0;
+		vc_appendf(r->verdict, sizeof r->verdict,
+		           " The server's log does not say the disk is full (No space left on "
+		           "device).");
+	}
+	if (r->passed)
+		vc_appendf(r->verdict, sizeof r->verdict,
+		           " The disk filled up at %.1f s: requests were refused with 503 "
+		           "storage_failed, nothing was acknowledged after that, the server's log "
+		           "says why, and ingest resumed once space was freed and the server "
+		           "restarted.",
+		           full);
+out:
+	proc_stop(&L.srv.p, 30);
+	snprintf(cmd, sizeof cmd, "umount '%.4000s' 2>/dev/null", data);
+	if (system(cmd) != 0)
+		vc_appendf(r->verdict, sizeof r->verdict, " Could not unmount %s.", data);
+}
+
 /* clock-skew: the server's wall clock jumps back 10 minutes while it runs
  * (libfaketime, its offset file re-read every second), then forward
  * again: order and integrity are unaffected, and the jump is flagged. */
@@ -1109,6 +1241,10 @@ static const scenario scenarios[] = {
 	{"fsync-error", "fdatasync fails with EIO (strace injection at a seeded call count): "
 	                "no acknowledgement after the error, a clear error, recovery on restart",
 	 scenario_fsync_error},
+	{"disk-full", "the data directory's filesystem fills up under load: 503 "
+	              "storage_failed, nothing acknowledged after it or lost, ingest resumes once "
+	              "space is freed (and the server restarted)",
+	 scenario_disk_full},
 	{"clock-skew", "the server's clock jumps back minutes while it runs (libfaketime): "
 	               "order and integrity unaffected, the jump flagged",
 	 scenario_clock_skew},

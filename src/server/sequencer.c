@@ -545,7 +545,15 @@ static void *checkpointer_main(void *arg)
 			deadline_after(&next_cp, wait_ms);
 			deadline_after(&next_flush, FLUSH_EVERY_MS);
 		} else if (!before(&t, &next_flush)) {
-			if (vl_log_flush(l->log) != 0) {
+			pthread_mutex_lock(&l->mu);
+			int was_poisoned = l->poisoned;
+			pthread_mutex_unlock(&l->mu);
+			int frc = was_poisoned ? 0 : vl_log_flush(l->log);
+			if (frc != 0) {
+				/* Once: the log stays failed until it is reopened. */
+				vs_log_line(VS_ERROR, "writing tiles failed",
+				            ",\"log\":\"%s\",\"error\":\"%s\",\"detail\":\"%s\"",
+				            l->cfg->name, vl_strerror(frc), vl_log_message(l->log));
 				pthread_mutex_lock(&l->mu);
 				l->poisoned = 1;
 				pthread_mutex_unlock(&l->mu);

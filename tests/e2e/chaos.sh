@@ -19,7 +19,7 @@ report() { # DIR EXPR: EXPR on report.json (as d)
 }
 
 check "chaos list names every scenario" bash -c \
-	"'$VL_BIN' chaos list | awk '{print \$1}' | paste -sd, | grep -qx 'crash,pause,partition,fsync-error,clock-skew,overload,config-error,power-loss,bit-rot,tamper'"
+	"'$VL_BIN' chaos list | awk '{print \$1}' | paste -sd, | grep -qx 'crash,pause,partition,fsync-error,disk-full,clock-skew,overload,config-error,power-loss,bit-rot,tamper'"
 check_fails "an unknown scenario is a usage error" 2 "unknown scenario" \
 	"$VL_BIN" chaos run --scenario nosuch --quick
 
@@ -34,12 +34,12 @@ check "report.json and report.html are written" test -s all/report.json -a -s al
 check_output "report.json: every scenario passed" True report all 'd["passed"] and all(s["passed"] or s["skipped"] for s in d["scenarios"])'
 check_output "report.json: every injected corruption was detected" True \
 	report all 'all(s["corruptions_detected"] == s["corruptions_injected"] > 0 for s in d["scenarios"] if s["name"] in ("bit-rot", "tamper"))'
-check_output "report.json: no acknowledgement after the I/O error" 0 \
-	report all '[s["acks_after_io_error"] for s in d["scenarios"] if s["name"] == "fsync-error"][0]'
+check_output "report.json: no acknowledgement after an I/O error or a full disk" 0 \
+	report all 'sum(s["acks_after_io_error"] for s in d["scenarios"] if s["name"] in ("fsync-error", "disk-full"))'
 check_output "report.json: nothing lost, duplicated or corrupt" "0 0 0 0" \
 	report all '" ".join(str(sum(s[k] for s in d["scenarios"])) for k in ("lost", "duplicated", "holes", "corrupt"))'
 check_output "report.json: the load scenarios acknowledged events" True \
-	report all 'all(s["acked"] > 0 for s in d["scenarios"] if s["name"] in ("crash", "pause", "partition", "fsync-error", "clock-skew", "overload", "power-loss"))'
+	report all 'all(s["acked"] > 0 for s in d["scenarios"] if s["name"] in ("crash", "pause", "partition", "fsync-error", "disk-full", "clock-skew", "overload", "power-loss"))'
 check_output "report.json: each scenario has its replay command" True \
 	report all 'all(s["replay"].startswith("vellum chaos run --scenario " + s["name"] + " --seed '"$SEED"'") for s in d["scenarios"])'
 
