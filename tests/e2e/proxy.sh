@@ -218,10 +218,10 @@ check_fails "bad --upstream port: exit 2" 2 "bad --upstream: '127.0.0.1:99999' h
 	vellum chaos proxy --listen 127.0.0.1:0 --upstream 127.0.0.1:99999
 check_fails "bad --seed: exit 2" 2 "--seed takes a whole number" \
 	vellum chaos proxy --listen 127.0.0.1:0 --upstream "127.0.0.1:$UP" --seed -1
-check_fails "chaos without a subcommand: exit 2" 2 "missing subcommand \(one of: proxy\)" \
+check_fails "chaos without a subcommand: exit 2" 2 "missing subcommand \(one of: run, list, proxy\)" \
 	vellum chaos
 check_fails "chaos with an unknown subcommand: exit 2" 2 \
-	"unknown subcommand 'run' \(one of: proxy\)" vellum chaos run
+	"unknown subcommand 'nosuch' \(one of: run, list, proxy\)" vellum chaos nosuch
 check "chaos --help: exit 0, lists the faults" \
 	bash -c '"$1" chaos --help | grep -q "half-open"' _ "$VL_BIN"
 check "help lists chaos proxy" bash -c '"$1" help | grep -q "vellum chaos proxy"' _ "$VL_BIN"
