@@ -9,7 +9,10 @@
  *   check.c    the checker: history + log directory -> lost, duplicated,
  *              holes, corrupt
  *   report.c   report.json and report.html (inline SVG)
- *   run.c      the scenarios, the process supervisor, the schedule
+ *   harness.c  the processes a run starts, and what load scenarios share
+ *   run.c      the table of scenarios, running them, the verdicts
+ *   crash.c, partition.c, storage.c, clock_skew.c, overload.c,
+ *   config_error.c, power_loss.c, tamper.c   the scenarios
  *
  * Copyright 2026 The vellum Authors
  * SPDX-License-Identifier: Apache-2.0

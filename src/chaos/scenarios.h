@@ -1,6 +1,6 @@
 /*
- * scenarios.h — scenarios of `vellum chaos run` that live in files of their
- * own (run.c holds the table and the process-based ones).
+ * scenarios.h — the scenarios of `vellum chaos run`, each in a file of its
+ * own; run.c holds the table.
  *
  * Each fills R (chaos.h): passed, verdict, limits, duration_s, and the
  * counts that apply; R->name, R->seed and R->replay are set by the caller,
@@ -17,6 +17,14 @@
 
 /* power-loss: the engine under the storage simulator (src/io_sim.c): many
  * seeds of crashes that drop, tear or garble unsynced writes. */
+void vc_scenario_crash(const vc_run_options *o, vc_result *r);
+void vc_scenario_pause(const vc_run_options *o, vc_result *r);
+void vc_scenario_partition(const vc_run_options *o, vc_result *r);
+void vc_scenario_fsync_error(const vc_run_options *o, vc_result *r);
+void vc_scenario_disk_full(const vc_run_options *o, vc_result *r);
+void vc_scenario_clock_skew(const vc_run_options *o, vc_result *r);
+void vc_scenario_overload(const vc_run_options *o, vc_result *r);
+void vc_scenario_config_error(const vc_run_options *o, vc_result *r);
 void vc_scenario_power_loss(const vc_run_options *o, vc_result *r);
 /* bit-rot: bits flipped in stored files; `vellum verify` must fail, naming
  * the right file or index, every time. */
