@@ -13,7 +13,7 @@ DEBS = gcc make meson ninja-build pkg-config python3 curl libssl-dev libcurl4-op
        libinih-dev libsystemd-dev
 # the test suite also needs these (cmocka, JSON vectors, HTTP, libFuzzer)
 TEST_DEBS = libcmocka-dev libjansson-dev clang libclang-rt-14-dev openssl systemd-journal-remote \
-            strace chromium
+            strace chromium faketime nftables
 
 .PHONY: all deps deps-test build run demo check bench clean
 
