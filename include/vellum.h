@@ -190,6 +190,19 @@ VL_MUST_CHECK int vl_log_create(const char *dir, const vl_signer *signer,
 VL_MUST_CHECK int vl_log_open(const char *dir, const vl_log_options *opt,
                               vl_log **out);
 
+/*
+ * Bring a handle whose storage failed (every call answering VL_EPOISONED)
+ * back into service, without closing it: cut what the failed commit left
+ * after the last synced WAL frame (and sync that cut), then redo what
+ * vl_log_open does from the directory as it is now, and take that state
+ * over.  Entries whose append failed were never acknowledged and are not
+ * in the log afterwards; every acknowledged one is.  Safe to call while
+ * other threads use the handle (they wait, or get VL_EPOISONED until it
+ * succeeds).  0 (also when the handle was not poisoned), or why the
+ * storage still fails (the handle stays poisoned; try again later).
+ */
+VL_MUST_CHECK int vl_log_reopen(vl_log *log);
+
 /* What open found; all zero when the log was closed cleanly. */
 typedef struct vl_recovery {
 	uint64_t dropped_frames;  /* invalid frames cut from the WAL's tail */

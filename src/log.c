@@ -1487,14 +1487,15 @@ static int open_wal_writer(vl_log *log, vl_wal_iter *it)
 	return rc;
 }
 
-int vl_log_open(const char *dir, const vl_log_options *opt, vl_log **out)
+/*
+ * Everything vl_log_open does after allocating the handle: read log.conf,
+ * take the lock (when LOCK), verify the checkpoint against the history and
+ * the tiles, replay the WAL, write the tiles it completes, and open the WAL
+ * for appending.  On failure the handle holds the message and is freed by
+ * the caller.
+ */
+static int load_log(vl_log *log, const vl_log_options *opt, int lock)
 {
-	if (!dir || !out)
-		return VL_EINVAL;
-	*out = NULL;
-	vl_log *log = log_alloc(dir, opt);
-	if (!log)
-		return VL_ENOMEM;
 	const vl_io *io = log->io;
 	char path[PATH_CAP], value[PATH_CAP];
 	char *conf = NULL, *note = NULL, *hist = NULL;
@@ -1510,7 +1511,7 @@ int vl_log_open(const char *dir, const vl_log_options *opt, vl_log **out)
 		            rc == VL_ENOTFOUND ? "missing: not a vellum log directory" : vl_strerror(rc));
 		goto fail;
 	}
-	if ((rc = take_lock(log)) < 0)
+	if (lock && (rc = take_lock(log)) < 0)
 		goto fail;
 	if (conf_value(conf, "format", value, sizeof value) < 0 || strcmp(value, "1") != 0 ||
 	    conf_value(conf, "origin", log->origin, sizeof log->origin) < 0 ||
@@ -1582,9 +1583,15 @@ int vl_log_open(const char *dir, const vl_log_options *opt, vl_log **out)
 			rc = VL_ECORRUPT;
 			goto fail;
 		}
+		/* A crash came between the rename and the append, or (in this
+		 * boot) the directory sync after the rename failed: the rename
+		 * is made durable before the history says the checkpoint
+		 * exists, or a power loss could roll the checkpoint back under
+		 * a history that remembers it. */
 		if (last.size < log->cp.size &&
-		    (rc = history_append(log, log->cp_note, strlen(log->cp_note))) < 0)
-			goto fail; /* a crash came between the rename and the append */
+		    ((rc = io->fsync_dir(io->ctx, log->dir)) < 0 ||
+		     (rc = history_append(log, log->cp_note, strlen(log->cp_note))) < 0))
+			goto fail;
 	} else if (rc == VL_ENOTFOUND) {
 		if ((rc = history_append(log, log->cp_note, strlen(log->cp_note))) < 0)
 			goto fail;
@@ -1679,18 +1686,132 @@ int vl_log_open(const char *dir, const vl_log_options *opt, vl_log **out)
 	vl_wal_iter_close(it);
 	free(conf);
 	free(hist);
-	*out = log;
 	return 0;
 fail:
 	if (!log->message[0])
 		set_message(log, "%s: cannot open the log (%s)", log->dir, vl_strerror(rc));
-	/* The handle is gone: keep the message for vl_open_message(). */
-	snprintf(open_message, sizeof open_message, "%s", log->message);
 	vl_wal_iter_close(it);
 	free(conf);
 	free(note);
 	free(hist);
-	log_free(log);
+	return rc;
+}
+
+int vl_log_open(const char *dir, const vl_log_options *opt, vl_log **out)
+{
+	if (!dir || !out)
+		return VL_EINVAL;
+	*out = NULL;
+	vl_log *log = log_alloc(dir, opt);
+	if (!log)
+		return VL_ENOMEM;
+	int rc = load_log(log, opt, 1);
+	if (rc < 0) {
+		/* The handle is gone: keep the message for vl_open_message(). */
+		snprintf(open_message, sizeof open_message, "%s", log->message);
+		log_free(log);
+		return rc;
+	}
+	*out = log;
+	return 0;
+}
+
+#define SWAP(a, b)                                                                          \
+	do {                                                                                \
+		__typeof__(a) swap_tmp_ = (a);                                              \
+		(a) = (b);                                                                  \
+		(b) = swap_tmp_;                                                            \
+	} while (0)
+
+int vl_log_reopen(vl_log *log)
+{
+	if (!log)
+		return VL_EINVAL;
+	/* Become the commit leader, so that no commit runs meanwhile. */
+	pthread_mutex_lock(&log->mu);
+	if (!log->poisoned) {
+		pthread_mutex_unlock(&log->mu);
+		return 0;
+	}
+	while (log->leader_active)
+		pthread_cond_wait(&log->cv, &log->mu);
+	log->leader_active = 1;
+	pthread_mutex_unlock(&log->mu);
+	/* Then no checkpoint, tile writer or reader either: every other entry
+	 * point takes one of these. */
+	pthread_mutex_lock(&log->checkpoint_mu);
+	pthread_mutex_lock(&log->flush_mu);
+	pthread_mutex_lock(&log->tree_mu);
+
+	/* Frames are durable up to wal_off (it advances only after a
+	 * successful fdatasync).  Whatever a failed commit left after it is
+	 * cut again, and that cut must reach the disk: otherwise the open
+	 * below could read frames from the page cache that the disk never
+	 * got, and later commits would be appended after a hole. */
+	int rc = 0;
+	if (log->wal_fd >= 0) {
+		rc = log->io->ftruncate(log->io->ctx, log->wal_fd, log->wal_off);
+		if (rc == 0)
+			rc = log->io->fdatasync(log->io->ctx, log->wal_fd);
+		if (rc < 0)
+			set_message(log, "wal/%020" PRIu64 ": cannot cut the failed commit at byte %"
+			            PRIu64 " (%s)", log->wal_first, log->wal_off, vl_strerror(rc));
+		else
+			log->wal_allocated = log->wal_off;
+	}
+	/* A handle opened from the directory as it is now, without the lock
+	 * (this handle holds it), replaces this one's state. */
+	vl_log_options opt = {log->io, log->segment_bytes, log->key_file};
+	vl_log *fresh = rc == 0 ? log_alloc(log->dir, &opt) : NULL;
+	if (rc == 0 && !fresh)
+		rc = VL_ENOMEM;
+	if (rc == 0 && (rc = load_log(fresh, &opt, 0)) < 0)
+		set_message(log, "reopening: %s", fresh->message);
+	if (rc == 0) {
+		SWAP(log->size, fresh->size);
+		SWAP(log->tiles, fresh->tiles);
+		SWAP(log->bundle, fresh->bundle);
+		SWAP(log->bundle_len, fresh->bundle_len);
+		SWAP(log->bundle_cap, fresh->bundle_cap);
+		SWAP(log->last_bundle_len, fresh->last_bundle_len);
+		SWAP(log->wal_fd, fresh->wal_fd);
+		SWAP(log->wal_first, fresh->wal_first);
+		SWAP(log->wal_off, fresh->wal_off);
+		SWAP(log->wal_allocated, fresh->wal_allocated);
+		SWAP(log->wal_dropped, fresh->wal_dropped);
+		SWAP(log->pending, fresh->pending);
+		SWAP(log->n_pending, fresh->n_pending);
+		SWAP(log->cap_pending, fresh->cap_pending);
+		SWAP(log->pending_bytes, fresh->pending_bytes);
+		SWAP(log->cp, fresh->cp);
+		SWAP(log->cp_note, fresh->cp_note);
+		log->tile_dir_made[0] = '\0';
+		log->tree_broken = 0;
+		log->recovery.dropped_frames += fresh->recovery.dropped_frames;
+		log->recovery.dropped_bytes += fresh->recovery.dropped_bytes;
+		log->recovery.replayed_entries = fresh->recovery.replayed_entries;
+		log->message[0] = '\0';
+		/* Room for the next commits, or the storage has not recovered
+		 * (a full disk would fail the first commit again). */
+		if (log->wal_allocated == log->wal_off &&
+		    (rc = preallocate(log, log->wal_off + 1)) < 0) {
+			set_message(log, "wal/%020" PRIu64 ": cannot extend (%s)", log->wal_first,
+			            vl_strerror(rc));
+			unwrite(log);
+		}
+	}
+	log_free(fresh); /* with this handle's old state */
+	pthread_mutex_unlock(&log->tree_mu);
+	pthread_mutex_unlock(&log->flush_mu);
+	pthread_mutex_unlock(&log->checkpoint_mu);
+	pthread_mutex_lock(&log->mu);
+	if (rc == 0) {
+		log->poisoned = 0;
+		log->poison_rc = 0;
+	}
+	log->leader_active = 0;
+	pthread_cond_broadcast(&log->cv);
+	pthread_mutex_unlock(&log->mu);
 	return rc;
 }
 

@@ -24,7 +24,8 @@
  *     unacknowledged entry may be present only where a failed append tried
  *     to put it, with the content it tried;
  *  3. nothing is acknowledged (append or checkpoint) once the handle has
- *     seen a write, sync or rename fail;
+ *     seen a write, sync or rename fail, until it is reopened — closed and
+ *     opened, or revived in place with vl_log_reopen;
  *  4. at the end, after a checkpoint, the log passes vl_verify_log_dir;
  *  5. a flipped bit in an acknowledged WAL frame other than the newest, in
  *     a tile or bundle of the checkpoint's tree, or in the checkpoint is
@@ -120,11 +121,12 @@ struct run {
 	int failed;
 	/* statistics */
 	uint64_t n_appends, n_acked_entries, n_crashes, n_failed_appends, n_reopens;
+	uint64_t n_revived;
 	uint64_t n_tamper_open, n_tamper_verify;
 };
 
 static struct {
-	uint64_t appends, acked_entries, crashes, failed_appends, reopens;
+	uint64_t appends, acked_entries, crashes, failed_appends, reopens, revived;
 	uint64_t tamper_open, tamper_verify;
 } totals;
 
@@ -350,6 +352,43 @@ static int reopen(struct run *run, int faults)
 		}
 	}
 	return fail(run, "vl_log_open kept failing");
+}
+
+/*
+ * A failed handle brought back in place (vl_log_reopen), as a server does
+ * once the storage works again.  Faults may make it fail, and then it is
+ * retried; the last attempts run without faults and must succeed.  Power
+ * lost meanwhile ends it like any crash.
+ */
+static int revive(struct run *run)
+{
+	for (int attempt = 0; attempt < 6; attempt++) {
+		if (attempt >= 4) {
+			vl_sim_set_faults(run->sim, NULL);
+			vl_sim_crash_at(run->sim, 0);
+		} else if (attempt > 0) {
+			random_faults(run);
+		}
+		uint64_t before = sim_failures(run);
+		uint64_t wbefore = vl_sim_write_failures(run->sim);
+		int rc = vl_log_reopen(run->log);
+		if (vl_sim_powered_off(run->sim)) {
+			if (crash(run))
+				return -1;
+			return reopen(run, 1);
+		}
+		if (rc == 0) {
+			run->mark = wbefore;
+			run->n_revived++;
+			vl_sim_set_faults(run->sim, NULL);
+			vl_sim_crash_at(run->sim, 0);
+			return check(run, 1);
+		}
+		if (sim_failures(run) == before)
+			return fail(run, "vl_log_reopen failed without an injected fault: %s: %s",
+			            vl_strerror(rc), vl_log_message(run->log));
+	}
+	return fail(run, "vl_log_reopen kept failing without faults");
 }
 
 /* ------------------------------------------------------------------ */
@@ -915,9 +954,9 @@ static int round_of_work(struct run *run)
 		 * either restart cleanly or lose power. */
 		if (rnd(r, 2) && step_append(run) < 0)
 			return -1;
-		if (vl_sim_powered_off(run->sim) || rnd(r, 2))
+		if (vl_sim_powered_off(run->sim) || rnd(r, 3) == 0)
 			break;
-		if (close_log(run) || reopen(run, 1))
+		if (rnd(r, 2) ? revive(run) : (close_log(run) || reopen(run, 1)))
 			return -1;
 		random_faults(run);
 	}
@@ -1121,6 +1160,7 @@ int main(int argc, char **argv)
 		totals.crashes += run->n_crashes;
 		totals.failed_appends += run->n_failed_appends;
 		totals.reopens += run->n_reopens;
+		totals.revived += run->n_revived;
 		totals.tamper_open += run->n_tamper_open;
 		totals.tamper_verify += run->n_tamper_verify;
 		run_free(run);
@@ -1130,9 +1170,10 @@ int main(int argc, char **argv)
 	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	printf("crash: seeds %" PRIu64 "..%" PRIu64 " in %.1f s: %" PRIu64 " appends (%" PRIu64
 	       " failed), %" PRIu64 " entries acknowledged, %" PRIu64 " crashes, %" PRIu64
-	       " reopens; bit flips reported by open %" PRIu64 ", by verify %" PRIu64 "\n",
+	       " reopens, %" PRIu64 " failed handles revived in place; bit flips reported by open %"
+	       PRIu64 ", by verify %" PRIu64 "\n",
 	       first, first + nseeds - 1, secs, totals.appends, totals.failed_appends,
-	       totals.acked_entries, totals.crashes, totals.reopens, totals.tamper_open,
+	       totals.acked_entries, totals.crashes, totals.reopens, totals.revived, totals.tamper_open,
 	       totals.tamper_verify);
 	printf("[==========] %" PRIu64 " test(s) run.\n", nseeds);
 	printf("[  PASSED  ] %" PRIu64 " test(s).\n", passed);

@@ -457,6 +457,50 @@ static void test_failed_fsync_is_sticky(void **state)
 	assert_int_equal(vl_log_close(log), 0);
 }
 
+/* A failed handle revived in place: vl_log_reopen fails while the storage
+ * still fails, then brings back exactly the acknowledged entries (not the
+ * failed commit's), and appends, checkpoints and verification go on. */
+static void test_reopen_in_place(void **state)
+{
+	(void)state;
+	init_counting_io();
+	vl_log_options opt = {.io = &counting_io};
+	vl_log *log = create_log(&opt);
+	append_range(log, 0, 10);
+	checkpoint_ok(log, 10);
+	append_range(log, 10, 5);
+	/* Not poisoned: a no-op. */
+	assert_int_equal(vl_log_reopen(log), 0);
+	fail_next_datasync = 1;
+	char buf[512];
+	vl_entry e = {buf, make_entry(99, buf, sizeof buf)};
+	assert_int_equal(vl_log_append(log, &e, 1, NULL), -EIO);
+	assert_int_equal(vl_log_append(log, &e, 1, NULL), VL_EPOISONED);
+	/* The storage still fails: the cut's sync fails, the handle stays
+	 * refused. */
+	fail_next_datasync = 1;
+	assert_int_equal(vl_log_reopen(log), -EIO);
+	assert_non_null(strstr(vl_log_message(log), "cannot cut the failed commit"));
+	assert_int_equal(vl_log_append(log, &e, 1, NULL), VL_EPOISONED);
+	/* It works again. */
+	assert_int_equal(vl_log_reopen(log), 0);
+	assert_int_equal(vl_log_size(log), 15);
+	check_entries(log, 15);
+	append_range(log, 15, 20);
+	check_entries(log, 35);
+	checkpoint_ok(log, 35);
+	assert_int_equal(vl_log_close(log), 0);
+	log = open_log(NULL);
+	assert_int_equal(vl_log_size(log), 35);
+	check_entries(log, 35);
+	assert_int_equal(vl_log_close(log), 0);
+	vl_verify_options vo = {verifier, NULL, 0, NULL, NULL};
+	vl_verify_report rep;
+	int rc = vl_verify_log_dir(logdir, &vo, &rep);
+	if (rc != 0)
+		fail_msg("verify: %s", rep.message);
+}
+
 /* Segments roll over; every entry is still found after reopening. */
 static void test_segments(void **state)
 {
@@ -844,6 +888,7 @@ int main(void)
 		cmocka_unit_test(test_checkpoints_and_proofs),
 		cmocka_unit_test(test_group_commit_many_threads),
 		cmocka_unit_test(test_failed_fsync_is_sticky),
+		cmocka_unit_test(test_reopen_in_place),
 		cmocka_unit_test(test_segments),
 		cmocka_unit_test(test_torn_tail_is_cut_and_reported),
 		cmocka_unit_test(test_torn_last_commit_is_cut),

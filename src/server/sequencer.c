@@ -218,6 +218,15 @@ void vs_clock_check(vs_log *l, int64_t now_ns, int locked)
 /* ------------------------------------------------------------------ */
 /* Submitting and committing.                                          */
 
+/* The engine failed: refuse everything (503 storage_failed, not ready)
+ * until the checkpointer has reopened the log.  Caller holds l->mu. */
+static void mark_failed(vs_log *l)
+{
+	if (!l->poisoned)
+		clock_gettime(CLOCK_MONOTONIC, &l->poisoned_at);
+	l->poisoned = 1;
+}
+
 int vs_sequencer_submit(vs_log *l, vs_job *job)
 {
 	const vs_config *cfg = &l->server->cfg;
@@ -310,7 +319,7 @@ static void complete_batch(vs_log *l, vs_job *batch, int rc, uint64_t first, siz
 		ack_mark(l, first + n, &acked);
 		vs_counter_inc(l->m_bytes, bytes);
 	} else {
-		l->poisoned = 1;
+		mark_failed(l);
 	}
 	if (l->cp_waiters)
 		pthread_cond_signal(&l->cp_cv);
@@ -352,7 +361,7 @@ static void ack_early(vs_log *l, vs_job *batch, vl_entry *entries, size_t n)
 	uint64_t first;
 	if (vl_log_append(l->log, entries, n, &first) < 0) {
 		pthread_mutex_lock(&l->mu);
-		l->poisoned = 1;
+		mark_failed(l);
 		pthread_mutex_unlock(&l->mu);
 	}
 	free(copy);
@@ -436,7 +445,7 @@ static int sign_checkpoint(vs_log *l)
 		            ",\"log\":\"%s\",\"error\":\"%s\",\"detail\":\"%s\"", l->cfg->name,
 		            vl_strerror(rc), vl_log_message(l->log));
 		pthread_mutex_lock(&l->mu);
-		l->poisoned = 1;
+		mark_failed(l);
 		vs_job *w = l->cp_waiters;
 		l->cp_waiters = NULL;
 		pthread_mutex_unlock(&l->mu);
@@ -511,19 +520,73 @@ static int before(const struct timespec *a, const struct timespec *b)
  * committer would have to write them itself, on the commit path). */
 #define FLUSH_EVERY_MS 20
 
+/* A failed log is reopened in place after these delays, doubling. */
+#define REOPEN_FIRST_MS 500
+#define REOPEN_MAX_MS 5000
+
+/*
+ * The log's storage failed: try to bring it back (vl_log_reopen: the failed
+ * commit cut, the state reloaded from the directory).  What the server
+ * holds stays true across it: failed commits were answered with errors and
+ * took no idempotency keys or agent positions, so the log holds exactly
+ * what was acknowledged.  Returns 1 when the log is in service again.
+ */
+static int try_reopen(vs_log *l, unsigned *attempts)
+{
+	int rc = vl_log_reopen(l->log);
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	(*attempts)++;
+	if (rc != 0) {
+		/* The first failed attempt, then one line a minute. */
+		if (*attempts == 1 || *attempts % (60000 / REOPEN_MAX_MS) == 0)
+			vs_log_line(VS_WARN, "log storage still failing",
+			            ",\"log\":\"%s\",\"attempts\":%u,\"error\":\"%s\",\"detail\":\"%s\"",
+			            l->cfg->name, *attempts, vl_strerror(rc), vl_log_message(l->log));
+		return 0;
+	}
+	vl_checkpoint cp;
+	int have_cp = vl_log_latest_checkpoint(l->log, &cp, NULL) == 0;
+	pthread_mutex_lock(&l->mu);
+	double down = vs_elapsed(&l->poisoned_at, &t);
+	l->committed_size = vl_log_size(l->log);
+	if (have_cp)
+		l->checkpoint_size = cp.size;
+	uint64_t size = l->committed_size;
+	pthread_mutex_unlock(&l->mu);
+	/* Said before the first write is taken: every commit after the
+	 * failure comes after this line. */
+	vs_log_line(VS_INFO, "log storage recovered",
+	            ",\"log\":\"%s\",\"entries\":%" PRIu64 ",\"attempts\":%u,"
+	            "\"seconds_failed\":%.3f,\"detail\":\"the log was reopened in place; "
+	            "ingest resumes\"",
+	            l->cfg->name, size, *attempts, down);
+	pthread_mutex_lock(&l->mu);
+	l->reopens++;
+	l->poisoned = 0;
+	pthread_mutex_unlock(&l->mu);
+	*attempts = 0;
+	return 1;
+}
+
 static void *checkpointer_main(void *arg)
 {
 	vs_log *l = arg;
 	pthread_setname_np(pthread_self(), "vs-checkpoint");
 	uint64_t interval = l->server->cfg.checkpoint_interval_ms, took_ms = 0;
-	struct timespec next_cp, next_flush, t, t_start;
+	struct timespec next_cp, next_flush, next_reopen, t, t_start;
+	unsigned reopen_attempts = 0;
+	uint64_t reopen_ms = REOPEN_FIRST_MS;
 	deadline_after(&next_cp, interval);
 	deadline_after(&next_flush, FLUSH_EVERY_MS);
+	deadline_after(&next_reopen, reopen_ms);
 	for (;;) {
 		pthread_mutex_lock(&l->mu);
 		int stop = l->stopping && l->threads_started == 2;
 		uint64_t waiting = l->committed_size - l->checkpoint_size;
-		if (!stop && waiting < CHECKPOINT_EARLY_ENTRIES)
+		if (!stop && l->poisoned)
+			pthread_cond_timedwait(&l->cp_cv, &l->mu, &next_reopen);
+		else if (!stop && waiting < CHECKPOINT_EARLY_ENTRIES)
 			pthread_cond_timedwait(&l->cp_cv, &l->mu,
 			                       before(&next_flush, &next_cp) ? &next_flush : &next_cp);
 		stop = l->stopping && l->threads_started == 2;
@@ -531,7 +594,24 @@ static void *checkpointer_main(void *arg)
 		pthread_mutex_unlock(&l->mu);
 		if (stop)
 			break;
+		pthread_mutex_lock(&l->mu);
+		int failed = l->poisoned && !l->stopping;
+		pthread_mutex_unlock(&l->mu);
 		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (failed) {
+			if (!before(&t, &next_reopen)) {
+				if (try_reopen(l, &reopen_attempts)) {
+					reopen_ms = REOPEN_FIRST_MS;
+					deadline_after(&next_cp, 0); /* sign one at once */
+				} else {
+					reopen_ms = reopen_ms * 2 < REOPEN_MAX_MS ? reopen_ms * 2
+					                                          : REOPEN_MAX_MS;
+				}
+				deadline_after(&next_reopen, reopen_ms);
+			}
+			continue;
+		}
+		deadline_after(&next_reopen, REOPEN_FIRST_MS);
 		if (!before(&t, &next_cp) || waiting >= CHECKPOINT_EARLY_ENTRIES) {
 			t_start = t;
 			if (waiting || !before(&t, &next_cp))
@@ -555,7 +635,7 @@ static void *checkpointer_main(void *arg)
 				            ",\"log\":\"%s\",\"error\":\"%s\",\"detail\":\"%s\"",
 				            l->cfg->name, vl_strerror(frc), vl_log_message(l->log));
 				pthread_mutex_lock(&l->mu);
-				l->poisoned = 1;
+				mark_failed(l);
 				pthread_mutex_unlock(&l->mu);
 			}
 			deadline_after(&next_flush, FLUSH_EVERY_MS);

@@ -387,6 +387,24 @@ static double clock_backwards(void *arg)
 	return d;
 }
 
+static double log_reopens(void *arg)
+{
+	vs_log *l = arg;
+	pthread_mutex_lock(&l->mu);
+	double d = (double)l->reopens;
+	pthread_mutex_unlock(&l->mu);
+	return d;
+}
+
+static double log_failed(void *arg)
+{
+	vs_log *l = arg;
+	pthread_mutex_lock(&l->mu);
+	double d = l->poisoned ? 1 : 0;
+	pthread_mutex_unlock(&l->mu);
+	return d;
+}
+
 static double log_size(void *arg)
 {
 	vs_log *l = arg;
@@ -517,6 +535,13 @@ static int register_metrics(vs_server *s)
 		                "Commits (and starts) that found the wall clock more than 1 s behind "
 		                "the newest time the log has seen.",
 		                labels, clock_backwards, l);
+		vs_gauge_fn_add(m, "vellum_log_storage_failed",
+		                "1 while the log's storage has failed and it refuses writes "
+		                "(503 storage_failed) until it is reopened, else 0.",
+		                labels, log_failed, l);
+		vs_gauge_fn_add(m, "vellum_log_reopens",
+		                "Times the log was reopened in place after its storage failed.",
+		                labels, log_reopens, l);
 		vs_gauge_fn_add(m, "vellum_agents", "Agents that have forwarded to the log.", labels,
 		                agents_count, l);
 		vs_gauge_fn_add(m, "vellum_agent_missing_events",

@@ -97,6 +97,8 @@ typedef struct vs_log {
 	uint64_t checkpoint_size;    /* entries covered by the newest checkpoint */
 	struct timespec checkpoint_time;
 	int poisoned;                /* the engine failed: not ready */
+	struct timespec poisoned_at; /* when it was found failed (CLOCK_MONOTONIC) */
+	uint64_t reopens;            /* times the failed log was reopened in place */
 	/* The clock: the newest wall-clock time the log has seen (an entry's
 	 * received time, or a commit), and the backward jumps noticed. */
 	int64_t newest_time_ns;
