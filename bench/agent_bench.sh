@@ -24,37 +24,17 @@ set -euo pipefail
 BUILD=${1:-build-bench}
 N=${2:-500000}
 LSECS=${3:-20}
-VELLUM=$(realpath "$BUILD/src/cli/vellum")
-LOADGEN=$(realpath "$BUILD/bench/loadgen")
 HERE=$(cd "$(dirname "$0")" && pwd)
-WORK=$(mktemp -d /var/tmp/vellum-agent-bench-XXXXXX)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$HERE/lib.sh"
+bench_setup "$BUILD" agent
 now() { date +%s.%N; }
 through() { # AGENT: the server's "through" for it, or -1
 	curl -s -H "Authorization: Bearer $TOKEN" "$SURL/v1/logs/default/sources" |
 		python3 -c 'import json,sys; print(max([s["through"] for s in json.load(sys.stdin)["sources"] if s["agent"] == sys.argv[1]] + [-1]))' "$1"
 }
 
-PORT=$(port)
-SURL="http://127.0.0.1:$PORT"
-cat >"$WORK/vellum.ini" <<EOF
-[server]
-checkpoint_interval = 1s
-log_level = warn
-EOF
-"$VELLUM" serve --data "$WORK/data" --listen "127.0.0.1:$PORT" --config "$WORK/vellum.ini" \
-	>"$WORK/serve.out" 2>"$WORK/serve.err" &
-PIDS+=("$!")
-for _ in $(seq 100); do curl -sf "$SURL/healthz" >/dev/null && break; sleep 0.1; done
-TOKEN=$(cat "$WORK/data/admin.token")
+bench_start_server
 echo "vellum serve on 127.0.0.1:$PORT, $(nproc) cores; $N events; latency run ${LSECS}s"
 
 # ---- 1. throughput
@@ -111,9 +91,8 @@ echo "  agent at 10000 events/s, source write -> durable ack: $L"
 D=$("$LOADGEN" --url "$SURL/v1/logs/default/events" --token "$TOKEN" --connections 64 \
 	--batch 1 --rate 10000 --event-size "$EVSIZE" --duration "$LSECS" --warmup 1 2>&1 | tail -n 1)
 echo "  baseline, loadgen 10000 single events/s straight to the server: p50 $(field p50_ms "$D") ms, p99 $(field p99_ms "$D") ms"
-RSS=$(sed -n 's/^VmHWM:\s*\([0-9]*\) kB/\1/p' "/proc/${PIDS[0]}/status")
+RSS=$(sed -n 's/^VmHWM:\s*\([0-9]*\) kB/\1/p' "/proc/$SERVER/status")
 
-ratio() { python3 -c 'import sys; a, b = sys.argv[1:]; print("%.2f" % (float(a) / float(b)) if a and b and float(b) else "n/a")' "$1" "$2"; }
 echo
 echo "| run | agent | baseline (straight to the server) | ratio |"
 echo "|---|---:|---:|---:|"

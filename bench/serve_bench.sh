@@ -16,34 +16,13 @@
 set -euo pipefail
 BUILD=${1:-build-bench}
 SECS=${2:-10}
-VELLUM=$(realpath "$BUILD/src/cli/vellum")
-LOADGEN=$(realpath "$BUILD/bench/loadgen")
 HERE=$(cd "$(dirname "$0")" && pwd)
-WORK=$(mktemp -d /var/tmp/vellum-serve-bench-XXXXXX)
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$HERE/lib.sh"
+bench_setup "$BUILD" serve
 
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
-
-PORT=$(port)
-cat >"$WORK/vellum.ini" <<EOF
-[server]
-checkpoint_interval = 1s
-log_level = warn
-EOF
-"$VELLUM" serve --data "$WORK/data" --listen "127.0.0.1:$PORT" --config "$WORK/vellum.ini" \
-	>"$WORK/serve.out" 2>"$WORK/serve.err" &
-SERVER=$!
-PIDS+=("$SERVER")
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
-TOKEN=$(cat "$WORK/data/admin.token")
-URL="http://127.0.0.1:$PORT/v1/logs/default/events"
+bench_start_server
+URL="$SURL/v1/logs/default/events"
 echo "vellum serve on 127.0.0.1:$PORT, $(nproc) cores, ${SECS}s per run"
 
 run() { # NAME ARGS...: one loadgen run against vellum, prints and returns RESULT
@@ -60,10 +39,10 @@ R2=$(run "NDJSON batches of 1000, 16 connections" --connections 16 --batch 1000)
 
 # Ack-to-checkpoint at a steady 10,000 events/s: the histogram's increase
 # over the run gives the distribution.
-curl -s "http://127.0.0.1:$PORT/metrics" >"$WORK/m0"
+curl -s "$SURL/metrics" >"$WORK/m0"
 R3=$(run "steady 10000 events/s" --connections 64 --batch 1 --rate 10000)
 sleep 1.5 # the last acknowledgements' checkpoint
-curl -s "http://127.0.0.1:$PORT/metrics" >"$WORK/m1"
+curl -s "$SURL/metrics" >"$WORK/m1"
 read -r CP50 CP99 CPN < <(python3 - "$WORK/m0" "$WORK/m1" <<'EOF'
 import re, sys
 def buckets(path):
@@ -95,7 +74,7 @@ wait "$SERVER" || true
 echo "-- systemd-journal-remote --seal=yes (reference, same load; it does not fsync)"
 J1="" J2=""
 if [ -x /lib/systemd/systemd-journal-remote ]; then
-	JPORT=$(port)
+	JPORT=$(bench_free_port)
 	mkdir -p "$WORK/journal"
 	JPID=$("$HERE/journal_remote.sh" "$JPORT" "$WORK/journal")
 	PIDS+=("$JPID")
@@ -114,7 +93,6 @@ else
 	echo "  (not installed: apt-get install systemd-journal-remote)" >&2
 fi
 
-ratio() { python3 -c 'import sys; a, b = sys.argv[1:]; print("%.2f" % (float(a) / float(b)) if a and b and float(b) else "n/a")' "$1" "$2"; }
 echo
 echo "| run | vellum events/s | p50 ms | p99 ms | journal-remote events/s | ratio |"
 echo "|---|---:|---:|---:|---:|---:|"

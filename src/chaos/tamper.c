@@ -53,18 +53,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "chaos.h"
@@ -157,6 +154,23 @@ static int write_all(const char *path, const void *data, size_t len)
 	return close(fd) < 0 ? -errno : 0;
 }
 
+/* Reads FROM whole and writes it to TO (created 0600 or truncated; TO may
+ * be FROM), byte OFF XORed with MASK if the file has one (MASK 0: an exact
+ * copy).  0 or -errno. */
+static int rewrite_file(const char *from, const char *to, uint64_t off, uint8_t mask)
+{
+	uint8_t *d;
+	size_t len;
+	int rc = read_all(from, &d, &len);
+	if (rc < 0)
+		return rc;
+	if (off < len)
+		d[off] ^= mask;
+	rc = write_all(to, d, len);
+	free(d);
+	return rc;
+}
+
 /* Copies the tree SRC to DST (which must not exist): directories and
  * regular files only. */
 static int copy_tree(const char *src, const char *dst)
@@ -183,13 +197,7 @@ static int copy_tree(const char *src, const char *dst)
 		} else if (S_ISDIR(st.st_mode)) {
 			rc = copy_tree(s, t);
 		} else if (S_ISREG(st.st_mode)) {
-			uint8_t *data;
-			size_t len;
-			rc = read_all(s, &data, &len);
-			if (rc == 0) {
-				rc = write_all(t, data, len);
-				free(data);
-			}
+			rc = rewrite_file(s, t, 0, 0);
 		}
 	}
 	closedir(d);
@@ -642,17 +650,8 @@ static int edit_flip(const char *copy, void *arg)
 {
 	tp_change *c = arg;
 	char p[PATH_MAX + 160];
-	uint8_t *d;
-	size_t len;
 	path_of(p, sizeof p, copy, c->f);
-	int rc = read_all(p, &d, &len);
-	if (rc < 0)
-		return rc;
-	if (c->off < len)
-		d[c->off] ^= c->mask;
-	rc = write_all(p, d, len);
-	free(d);
-	return rc;
+	return rewrite_file(p, p, c->off, c->mask);
 }
 
 static int edit_delete(const char *copy, void *arg)
@@ -704,15 +703,8 @@ static int edit_replace_checkpoint(const char *copy, void *arg)
 {
 	tp_change *c = arg;
 	char p[PATH_MAX + 32];
-	uint8_t *d;
-	size_t len;
 	snprintf(p, sizeof p, "%s/checkpoint", copy);
-	int rc = read_all(c->src, &d, &len);
-	if (rc < 0)
-		return rc;
-	rc = write_all(p, d, len);
-	free(d);
-	return rc;
+	return rewrite_file(c->src, p, 0, 0);
 }
 
 /* The entries of a bundle: offsets of their length fields. */
@@ -883,14 +875,8 @@ static int edit_rewrite(const char *copy, void *arg)
 	if ((rc = write_all(p, d, len)) < 0)
 		goto out;
 
-	wal_spot ws = {0};
-	if ((rc = wal_find(c->b, copy, c->a, &ws)) < 0)
-		goto out;
-	ws.data[ws.entry + 2 + c->off] ^= c->mask;
-	wal_reseal(&ws);
-	rc = write_all(ws.path, ws.data, ws.len);
-	free(ws.data);
-	if (rc < 0)
+	/* Its WAL frame, both checksums recomputed: as edit-wal. */
+	if ((rc = edit_wal_entry(copy, c)) < 0)
 		goto out;
 
 	/* Level 0: the entry's leaf hash. */
