@@ -127,8 +127,9 @@ struct agent {
 	_Atomic int drained;       /* every source ended and everything was forwarded */
 	_Atomic int fatal;         /* a spool write failed */
 	pthread_t main_thread;
-	pthread_mutex_t mu;        /* guards the status fields */
+	pthread_mutex_t mu;        /* guards the status fields and clock */
 	va_status st;
+	va_clock clock;            /* the spooled times against the wall clock */
 };
 
 static void set_error(struct agent *a, const char *code, const char *msg)
@@ -164,6 +165,23 @@ static void source_note(void *ctx, int level, const char *origin, const char *ms
 /* ------------------------------------------------------------------ */
 /* Spooling.                                                           */
 
+/* NS is the spooled time of a batch about to be appended: a wall clock
+ * behind the newest spooled time is reported (the entries keep the times
+ * they were given; the server reports its delays from them). */
+static void clock_check(struct agent *a, int64_t ns)
+{
+	pthread_mutex_lock(&a->mu);
+	int64_t behind = va_clock_check(&a->clock, ns);
+	uint64_t times = a->clock.backwards;
+	pthread_mutex_unlock(&a->mu);
+	if (behind > 0)
+		log_line(LOG_WARN, "clock went backwards",
+		         ",\"behind_seconds\":%.3f,\"times\":%" PRIu64
+		         ",\"detail\":\"the wall clock is behind the newest spooled time; new spool "
+		         "entries carry earlier times than older ones\"",
+		         (double)behind / 1e9, times);
+}
+
 /* Formats the drop marker (if any) and the batch's events into entries
  * and appends them as one batch. */
 static int spool_batch(struct src_thread *t, const va_batch *b)
@@ -176,6 +194,7 @@ static int spool_batch(struct src_thread *t, const va_batch *b)
 	int rc = entries && buf ? 0 : VL_ENOMEM;
 	size_t used = 0, k = 0;
 	int64_t ns = now_ns();
+	clock_check(t->a, ns);
 	va_entry e = {.spooled_ns = ns};
 	snprintf(e.origin, sizeof e.origin, "%s", t->origin);
 	va_position last = t->drop_last;
@@ -829,6 +848,13 @@ int va_agent_run(const va_config *cfg)
 	}
 	va_spool_stats ss;
 	va_spool_get_stats(a.spool, &ss);
+	if (ss.size > 0) {
+		/* The newest spooled time so far, so that a clock set back while
+		 * the agent was stopped is noticed too. */
+		struct oldest_ctx c = {0};
+		if (va_spool_scan(a.spool, ss.size - 1, 1, oldest_cb, &c) >= 0)
+			a.clock.newest_ns = c.ns;
+	}
 	log_line(LOG_INFO, "agent started",
 	         ",\"agent\":\"%s\",\"server\":\"%s\",\"spool_entries\":%" PRIu64
 	         ",\"forwarded\":%" PRIu64 ",\"pending_bytes\":%" PRIu64 ",\"sources\":%zu",

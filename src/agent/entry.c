@@ -273,3 +273,19 @@ int va_entry_parse(const uint8_t *data, size_t len, va_entry *e)
 	}
 	return 0;
 }
+
+int64_t va_clock_check(va_clock *c, int64_t now_ns)
+{
+	int64_t behind = c->newest_ns - now_ns;
+	if (behind <= VA_CLOCK_SLACK_NS) {
+		if (now_ns > c->newest_ns)
+			c->newest_ns = now_ns;
+		return 0;
+	}
+	c->backwards++;
+	if (c->warned_ns != 0 && now_ns - c->warned_ns <= 60 * 1000000000LL &&
+	    now_ns >= c->warned_ns)
+		return 0;
+	c->warned_ns = now_ns;
+	return behind;
+}

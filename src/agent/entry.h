@@ -114,4 +114,28 @@ int va_entry_parse(const uint8_t *data, size_t len, va_entry *e);
 /* The head fingerprint of the file prefix P (len <= VA_HEAD_BYTES). */
 uint64_t va_head_hash(const uint8_t *p, size_t len);
 
+/*
+ * The spooled times against the wall clock.  Entries carry the agent's
+ * wall clock as it is (their order in the spool is what counts), so a
+ * clock set back makes new entries older than earlier ones; this notices
+ * it, as the server does for its received times.  NEWEST_NS is the newest
+ * time the spool has seen (seeded from its newest entry at start).
+ */
+typedef struct va_clock {
+	int64_t newest_ns;   /* 0: none yet */
+	int64_t warned_ns;   /* when the last warning was due; 0: never */
+	uint64_t backwards;  /* times the clock was found behind */
+} va_clock;
+
+/* The slack: a clock behind the newest time by up to this is not counted
+ * (NTP slews, threads that read the clock in another order). */
+#define VA_CLOCK_SLACK_NS 1000000000LL
+
+/* NOW_NS is a time about to be spooled: if it is more than the slack
+ * behind the newest time, counts it and returns how far behind it is when
+ * a warning is due (the first time, then at most once a minute, or when
+ * the clock went back again past the last warning), else 0.  Otherwise
+ * NOW_NS becomes the newest time, and 0. */
+int64_t va_clock_check(va_clock *c, int64_t now_ns);
+
 #endif

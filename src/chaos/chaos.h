@@ -10,6 +10,8 @@
  *              holes, corrupt
  *   report.c   report.json and report.html (inline SVG)
  *   harness.c  the processes a run starts, and what load scenarios share
+ *   agents.c   the agent load: `vellum agent`s next to the client, their
+ *              lines, and the check of the agents' log (agents.h)
  *   run.c      the table of scenarios, running them, the verdicts
  *   crash.c, partition.c, storage.c, clock_skew.c, overload.c,
  *   config_error.c, power_loss.c, tamper.c   the scenarios
@@ -91,6 +93,8 @@ typedef struct vc_client_config {
 	int timeout_ms;         /* per request */
 	int retry_unknown;      /* retry an unknown outcome (same key) until
 	                           answered or the client stops */
+	int ignore_retry_after; /* after a 503, wait 10 ms instead of the
+	                           Retry-After (a client that hammers) */
 } vc_client_config;
 
 /* One second of load, for the report. */
@@ -107,6 +111,8 @@ typedef struct vc_client_stats {
 	uint64_t requests;
 	double p50_ms, p90_ms, p99_ms, max_ms; /* acknowledged requests */
 	double last_ack_s;  /* when the newest acknowledgement came, or -1 */
+	uint64_t answers_503;             /* 503 answers (requests, not events) */
+	uint64_t answers_503_retry_after; /* ... of them with a Retry-After header */
 } vc_client_stats;
 
 /* Starts the client on threads of its own.  0, or a negative code with
@@ -168,6 +174,11 @@ typedef struct vc_result {
 	uint64_t corruptions_injected, corruptions_detected;
 	uint64_t acks_after_io_error;
 	double recovery_seconds;    /* healing to the next acknowledgement; < 0: n/a */
+	/* The agent load (agents.h), when the scenario ran agents (agents > 0):
+	 * lines the agents' writers wrote, and how many of them the agents'
+	 * log lost, held twice, held out of writing order, or held damaged. */
+	unsigned agents;
+	uint64_t agent_lines, agent_lost, agent_duplicated, agent_reordered, agent_corrupt;
 	double p50_ms, p90_ms, p99_ms, max_ms;
 	char replay[512];           /* the command that replays this scenario */
 	char verdict[1024];         /* what failed, or what was seen */

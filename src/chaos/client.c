@@ -740,6 +740,13 @@ static void send_batch(struct worker *w, uint64_t first)
 			error_code(w->answer, w->answer_len, code, sizeof code);
 			o = OUT_FAIL;
 			hist_word(c, VC_H_FAIL, req, (int)status, code, &t);
+			if (status == 503) {
+				pthread_mutex_lock(&c->st_mu);
+				c->st.answers_503++;
+				if (w->retry_after_s >= 0)
+					c->st.answers_503_retry_after++;
+				pthread_mutex_unlock(&c->st_mu);
+			}
 		} else if (res == CURLE_COULDNT_CONNECT) {
 			/* Refused before anything was sent. */
 			o = OUT_FAIL;
@@ -766,7 +773,9 @@ static void send_batch(struct worker *w, uint64_t first)
 		if (o == OUT_FAIL) {
 			/* Retry-After holds before the next request on this
 			 * connection, whatever it carries. */
-			if (status == 503)
+			if (status == 503 && c->cfg.ignore_retry_after)
+				nap(c, 10, 0);
+			else if (status == 503)
 				nap(c, 1000.0 * (w->retry_after_s >= 0 ? w->retry_after_s : 1), 0);
 			else if (status == 0)
 				nap(c, CONNECT_BACKOFF_MS, 0);

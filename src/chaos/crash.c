@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agents.h"
 #include "harness.h"
 #include "scenarios.h"
 #include "util.h"
@@ -95,29 +96,57 @@ void vc_scenario_crash(const vc_run_options *o, vc_result *r)
 	vc_load_end(&L, 15);
 }
 
-/* pause: SIGSTOP / SIGCONT of the server. */
+/* pause: SIGSTOP / SIGCONT of the server and of agents (agents.h) under
+ * load: each pause stops the server, one agent, or both at once (from the
+ * seed), for 0.5..3.5 s.  A paused server keeps its connections: requests
+ * stall rather than fail, and the client and agents retry after their
+ * timeouts.  A paused agent falls behind its file and must catch up. */
 void vc_scenario_pause(const vc_run_options *o, vc_result *r)
 {
 	vc_load L = {.o = o, .r = r};
 	vc_rng_seed(&L.rng, r->seed);
 	snprintf(r->limits, sizeof r->limits,
-	         "The server only: no agent is paused here (the agent's own tests cover it).");
-	if (vc_load_begin(&L, NULL, NULL, o->quick ? 3000 : 5000, 16, 10) < 0)
+	         "SIGSTOP freezes a process whole: its sockets stay open and the kernel keeps "
+	         "accepting connections for it, unlike a hung thread inside a running process.");
+	if (vc_load_begin(&L, VC_AGENTS_INI, NULL, o->quick ? 3000 : 5000, 16, 10) < 0)
 		return;
+	vc_agents A;
+	vc_agents_config ac = {.count = 2, .rate = o->quick ? 200 : 500};
+	int agents_up = vc_agents_start(&A, &L, &ac) == 0;
 	double dur = o->duration_s;
 	int pauses = o->quick ? 3 : (int)(dur / 4) + 1;
-	for (int k = 0; k < pauses; k++) {
+	for (int k = 0; agents_up && k < pauses; k++) {
 		double at = dur * (k + 0.2 + 0.5 * vc_rng_unit(&L.rng)) / pauses;
 		vc_sleep(at - vc_load_now(&L));
-		double t = vc_load_now(&L);
 		double len = 0.5 + 3.0 * vc_rng_unit(&L.rng);
-		vc_proc_kill(&L.srv.p, SIGSTOP);
+		/* Which: the server, agent 0..count-1, or the server and an agent. */
+		uint64_t which = vc_rng_below(&L.rng, A.count + 2);
+		unsigned ag = which >= 1 && which <= A.count
+		                  ? (unsigned)(which - 1)
+		                  : (unsigned)vc_rng_below(&L.rng, A.count);
+		int server = which == 0 || which == A.count + 1;
+		int agent = which != 0;
+		double t = vc_load_now(&L);
+		if (server)
+			vc_proc_kill(&L.srv.p, SIGSTOP);
+		if (agent)
+			vc_proc_kill(&A.agent[ag].p, SIGSTOP);
 		vc_sleep(len);
-		vc_proc_kill(&L.srv.p, SIGCONT);
+		if (agent)
+			vc_proc_kill(&A.agent[ag].p, SIGCONT);
+		if (server)
+			vc_proc_kill(&L.srv.p, SIGCONT);
 		double healed = vc_load_now(&L);
-		vc_load_window(&L, t, healed, "SIGSTOP %.1f s", len);
+		if (server && agent)
+			vc_load_window(&L, t, healed, "SIGSTOP server and agent %u %.1f s", ag, len);
+		else if (server)
+			vc_load_window(&L, t, healed, "SIGSTOP server %.1f s", len);
+		else
+			vc_load_window(&L, t, healed, "SIGSTOP agent %u %.1f s", ag, len);
 		vc_load_recovery(&L, healed, 10);
 	}
-	vc_sleep(1);
+	vc_sleep(dur - vc_load_now(&L));
+	vc_agents_end(&A);
 	vc_load_end(&L, 10);
+	vc_agents_check(&A);
 }

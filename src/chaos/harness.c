@@ -365,6 +365,7 @@ int vc_load_client(vc_load *L, const char *url_override, double rate, int connec
 		.batch = batch,
 		.timeout_ms = 3000,
 		.retry_unknown = 1,
+		.ignore_retry_after = L->client_ignores_retry_after,
 	};
 	char err[512];
 	if (vc_client_start(&cc, &L->client, err, sizeof err) < 0) {

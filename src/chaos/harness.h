@@ -99,6 +99,7 @@ typedef struct vc_load {
 	double t0;             /* vc_mono_s() when the load began */
 	double worst_recovery;
 	size_t cap_windows;
+	int client_ignores_retry_after; /* set before vc_load_client */
 } vc_load;
 
 /* A fault window [START, END] (load time), with its description. */

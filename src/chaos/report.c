@@ -290,6 +290,14 @@ static void json_result(buf *b, const vc_result *r)
 	         r->corruptions_injected, r->corruptions_detected, r->acks_after_io_error);
 	b_puts(b, ", \"recovery_seconds\": ");
 	b_json_num(b, r->recovery_seconds, 1);
+	/* The agent load's counts, only where agents ran. */
+	if (r->agents)
+		b_printf(b,
+		         ",\n   \"agents\": %u, \"agent_lines\": %" PRIu64 ", \"agent_lost\": %" PRIu64
+		         ", \"agent_duplicated\": %" PRIu64 ", \"agent_reordered\": %" PRIu64
+		         ", \"agent_corrupt\": %" PRIu64,
+		         r->agents, r->agent_lines, r->agent_lost, r->agent_duplicated,
+		         r->agent_reordered, r->agent_corrupt);
 	b_puts(b, ",\n   \"latency_ms\": {\"p50\": ");
 	b_json_num(b, r->p50_ms, 1);
 	b_puts(b, ", \"p90\": ");
@@ -784,6 +792,12 @@ static int html_section(buf *b, const vc_result *r, size_t idx)
 		b_puts(b, " / ");
 		html_num(b, r->acked ? r->max_ms : -1, "%.1f");
 		b_puts(b, " ms.");
+		if (r->agents)
+			b_printf(b,
+			         "</p>\n<p>Agents: %u, %" PRIu64 " lines written; %" PRIu64 " lost, %" PRIu64
+			         " duplicated, %" PRIu64 " out of order, %" PRIu64 " corrupt.",
+			         r->agents, r->agent_lines, r->agent_lost, r->agent_duplicated,
+			         r->agent_reordered, r->agent_corrupt);
 	}
 	b_puts(b, "</p>\n<p>Replay:</p><pre>");
 	b_html(b, r->replay, sizeof r->replay);

@@ -43,24 +43,28 @@ static const scenario scenarios[] = {
 	          "pwrite64 or rename calls: "
 	          "no acknowledged event lost or duplicated, the log verifies",
 	 vc_scenario_crash},
-	{"pause", "SIGSTOP/SIGCONT of the server: acknowledgements resume, nothing lost",
+	{"pause", "SIGSTOP/SIGCONT of the server and of agents: acknowledgements resume, "
+	          "nothing lost; every agent line in the log once, in order",
 	 vc_scenario_pause},
-	{"partition", "client-server network cut by the fault proxy (blackhole, reset, "
-	              "latency, throttle, half-open): retries with the same idempotency key "
-	              "write each event once",
+	{"partition", "client-server and agent-server network cut by the fault proxy "
+	              "(blackhole, reset, latency, throttle, half-open) and by nftables in a "
+	              "network namespace (drop, reset, one-way): each event and line written "
+	              "once",
 	 vc_scenario_partition},
-	{"fsync-error", "fdatasync fails with EIO (strace injection at a seeded call count): "
-	                "no acknowledgement after the error, a clear error, recovery on restart",
+	{"fsync-error", "fdatasync or pwrite64 fails with EIO (strace injection at a seeded "
+	                "call count): no acknowledgement while failed, a clear error, the log "
+	                "reopened in place, recovery on restart too",
 	 vc_scenario_fsync_error},
 	{"disk-full", "the data directory's filesystem fills up under load: 503 "
-	              "storage_failed, nothing acknowledged after it or lost, ingest resumes once "
-	              "space is freed (and the server restarted)",
+	              "storage_failed, nothing acknowledged while full or lost, ingest resumes by "
+	              "itself once space is freed (no restart)",
 	 vc_scenario_disk_full},
-	{"clock-skew", "the server's clock jumps back minutes while it runs (libfaketime): "
-	               "order and integrity unaffected, the jump flagged",
+	{"clock-skew", "the clocks of the server and of agents jump back or run ahead "
+	               "(libfaketime): order and integrity unaffected, the skews flagged",
 	 vc_scenario_clock_skew},
-	{"overload", "far more load than the server sustains: 503 with Retry-After, bounded "
-	             "memory, no acknowledged event lost",
+	{"overload", "ten times what the server sustains (a slow disk, a client ignoring "
+	             "Retry-After): every 503 with Retry-After, bounded memory, no acknowledged "
+	             "event lost",
 	 vc_scenario_overload},
 	{"config-error", "bad configurations: refused at start with a clear message, never "
 	                 "half-working",

@@ -24,51 +24,87 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "storage_check.h"
 #include "scenarios.h"
 #include "util.h"
 #include "vellum.h"
 
-/* From the history: the time (s) of the first `fail ... 503
- * storage_failed`, and how many `ack` lines came after it (plus SLACK_S
- * for answers of earlier commits still on their way) and before UNTIL_S. */
-static int acks_after_storage_failure(const char *history, double slack_s, double until_s,
-                                      double *first_fail_s, uint64_t *acks)
+/*
+ * The verdict on a storage failure, after vc_load_end: refusals seen,
+ * nothing acknowledged while the log was failed, the server's own log
+ * naming the error (ERROR_TEXT) and the recovery (NEEDS_TEXT, or NULL).
+ * Returns 1 when all of it holds (r->passed is cleared otherwise).
+ */
+static int judge_storage_failure(vc_load *L, const char *fault, const char *error_text,
+                                  const char *recovered_text, vc_storage_failure *f)
 {
-	FILE *fp = fopen(history, "r");
-	if (!fp)
-		return -errno;
-	char line[512];
-	double t_fail = -1;
-	uint64_t n = 0;
-	while (fgets(line, sizeof line, fp)) {
-		unsigned long long req, t;
-		int status;
-		char code[64];
-		if (t_fail < 0 &&
-		    sscanf(line, "fail %llu %llu %d %63s", &req, &t, &status, code) == 4 &&
-		    status == 503 && strcmp(code, "storage_failed") == 0)
-			t_fail = (double)t / 1e9;
-		else if (t_fail >= 0 && sscanf(line, "ack %llu %llu", &req, &t) == 2 &&
-		         (double)t / 1e9 > t_fail + slack_s && (double)t / 1e9 < until_s)
-			n++;
+	vc_result *r = L->r;
+	char text[1 << 17] = "";
+	vc_read_text(L->srv.p.out, text, sizeof text);
+	struct timespec rt;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	/* The wall-clock time of load time 0 (the server shares the clock). */
+	double wall0 = (double)rt.tv_sec + (double)rt.tv_nsec / 1e9 - vc_load_now(L);
+	int hrc = vc_storage_failure_read(L->history, L->srv.p.out, wall0, 0.1, f);
+	r->acks_after_io_error = f->acks_inside;
+	int ok = 1;
+	if (hrc < 0 || f->first_refusal_s < 0) {
+		ok = 0;
+		vc_appendf(r->verdict, sizeof r->verdict,
+		           " No request was refused with 503 storage_failed after %s.", fault);
+	} else if (f->periods == 0) {
+		ok = 0;
+		vc_appendf(r->verdict, sizeof r->verdict,
+		           " The server's log has no line saying a commit, a tile write or a "
+		           "checkpoint failed.");
+	} else if (f->acks_inside > 0) {
+		ok = 0;
+		vc_appendf(r->verdict, sizeof r->verdict,
+		           " %" PRIu64 " events were acknowledged while the log was failed (%d "
+		           "period(s), the first %.2f..%.2f s).",
+		           f->acks_inside, f->periods, f->start[0], f->end[0]);
 	}
-	fclose(fp);
-	*first_fail_s = t_fail;
-	*acks = n;
-	return 0;
+	if (!strstr(text, error_text)) {
+		ok = 0;
+		vc_appendf(r->verdict, sizeof r->verdict,
+		           " The server's log does not name the error (%s).", error_text);
+	}
+	if (recovered_text && !strstr(text, recovered_text)) {
+		ok = 0;
+		vc_appendf(r->verdict, sizeof r->verdict,
+		           " The server's log does not say the log was reopened (\"%s\").",
+		           recovered_text);
+	}
+	if (!ok)
+		r->passed = 0;
+	return ok && r->passed;
 }
 
-/* fsync-error: fdatasync fails with EIO (strace's fault injection, at a
- * call count drawn from the seed): the server must acknowledge nothing
- * after it, say so, and recover when restarted. */
+/* Polls /readyz every 50 ms until it answers WANT (1: 200, 0: not 200) or
+ * UNTIL (load time) passes: the load time it did, or -1. */
+static double wait_ready(vc_load *L, int want, double until)
+{
+	while (vc_load_now(L) < until) {
+		if (vc_ready(&L->srv) == want)
+			return vc_load_now(L);
+		vc_sleep(0.05);
+	}
+	return -1;
+}
+
+/* fsync-error: fdatasync or pwrite64 fails with EIO (strace's fault
+ * injection, at a call count drawn from the seed): the server must
+ * acknowledge nothing after it, say so, reopen the log in place and go
+ * on; and, stopped and started again, recover on restart too. */
 void vc_scenario_fsync_error(const vc_run_options *o, vc_result *r)
 {
 	vc_load L = {.o = o, .r = r};
 	vc_rng_seed(&L.rng, r->seed);
 	snprintf(r->limits, sizeof r->limits,
-	         "The error is injected at the system call (the data was written but not synced): "
-	         "a disk that loses the data too is the power-loss scenario's subject. One error "
-	         "per run, on whichever fdatasync comes at the drawn count (the WAL, a tile or a "
+	         "The error is injected at the system call: a failed fdatasync's data was written "
+	         "but not synced, a failed pwrite64 wrote nothing (a disk that loses data too is "
+	         "the power-loss scenario's subject). One error per run, on whichever call comes "
+	         "at the drawn count (a WAL frame, the WAL's preallocation, a tile, or a "
 	         "checkpoint).");
 	if (access("/usr/bin/strace", X_OK) != 0) {
 		r->skipped = 1;
@@ -76,74 +112,58 @@ void vc_scenario_fsync_error(const vc_run_options *o, vc_result *r)
 		         "strace is not installed (apt-get install strace): nothing was injected.");
 		return;
 	}
-	int when = 20 + (int)vc_rng_below(&L.rng, 60);
+	int on_write = (int)vc_rng_below(&L.rng, 2);
+	const char *call = on_write ? "pwrite64" : "fdatasync";
+	int when = on_write ? 100 + (int)vc_rng_below(&L.rng, 400) : 20 + (int)vc_rng_below(&L.rng, 60);
 	char inject[64];
-	snprintf(inject, sizeof inject, "inject=fdatasync:error=EIO:when=%d", when);
+	snprintf(inject, sizeof inject, "inject=%s:error=EIO:when=%d", call, when);
 	char *wrap[] = {"/usr/bin/strace", "-f", "-qq", "-o", "/dev/null", "-e", inject, NULL};
 	if (vc_load_server(&L, NULL, wrap) < 0 ||
 	    vc_load_client(&L, NULL, o->quick ? 2000 : 4000, 16, 10) < 0)
 		return;
-	/* Wait for the server to notice (it reports a failed log as not
-	 * ready), then keep the load on it for 2 s: nothing may be
-	 * acknowledged meanwhile. */
-	double noticed = -1, limit = o->duration_s;
-	while (vc_load_now(&L) < limit) {
-		if (!vc_ready(&L.srv)) {
-			noticed = vc_load_now(&L);
-			break;
-		}
-		vc_sleep(0.05);
-	}
+	/* The server reports a failed log as not ready, then reopens it. */
+	double noticed = wait_ready(&L, 0, o->duration_s);
 	if (noticed < 0) {
 		vc_appendf(r->verdict, sizeof r->verdict,
-		        "the server never reported a failure after fdatasync #%d failed with EIO "
-		        "(it kept answering /readyz with 200). ",
-		        when);
+		           "the server never reported a failure after %s #%d failed with EIO "
+		           "(it kept answering /readyz with 200). ",
+		           call, when);
 		vc_load_end(&L, 15);
 		r->passed = 0;
 		return;
 	}
-	vc_sleep(2);
-	double stopped = vc_load_now(&L);
+	double reopened = wait_ready(&L, 1, noticed + 15);
+	if (reopened < 0) {
+		vc_appendf(r->verdict, sizeof r->verdict,
+		           "the server did not reopen the log within 15 s of the error. ");
+		reopened = vc_load_now(&L);
+	} else {
+		vc_load_window(&L, noticed, reopened, "%s #%d: EIO; reopened in place", call, when);
+		vc_load_recovery(&L, reopened, 15);
+	}
+	/* Then a restart, unwrapped: recovery on restart too. */
+	vc_sleep(o->duration_s / 2 - vc_load_now(&L));
+	double stop = vc_load_now(&L);
 	vc_proc_stop(&L.srv.p, 30);
-	char text[65536] = "";
-	vc_read_text(L.srv.p.out, text, sizeof text);
-	int clear = strstr(text, "Input/output error") != NULL;
-	vc_sleep(0.3);
 	if (vc_server_start(&L.srv, NULL) < 0) {
 		vc_appendf(r->verdict, sizeof r->verdict, "the server did not start again. ");
 	} else {
 		double healed = vc_load_now(&L);
-		vc_load_window(&L, noticed, healed, "fdatasync #%d: EIO; restarted at %.1f s", when,
-		           healed);
+		vc_load_window(&L, stop, healed, "restart");
 		vc_load_recovery(&L, healed, 15);
 	}
 	vc_sleep(o->duration_s - vc_load_now(&L));
 	vc_load_end(&L, 15);
-	double t_fail;
-	uint64_t late = 0;
-	int hrc = acks_after_storage_failure(L.history, 0.1, stopped, &t_fail, &late);
-	r->acks_after_io_error = late;
-	if (hrc < 0 || t_fail < 0) {
-		r->passed = 0;
+	vc_storage_failure f;
+	if (judge_storage_failure(&L, "the error", "Input/output error", "log storage recovered",
+	                          &f))
 		vc_appendf(r->verdict, sizeof r->verdict,
-		        " No request was refused with 503 storage_failed after the error.");
-	} else if (late > 0) {
-		r->passed = 0;
-		vc_appendf(r->verdict, sizeof r->verdict,
-		        " %" PRIu64 " events were acknowledged after the storage failure.", late);
-	}
-	if (!clear) {
-		r->passed = 0;
-		vc_appendf(r->verdict, sizeof r->verdict,
-		        " The server's log does not name the error (Input/output error).");
-	}
-	if (r->passed)
-		vc_appendf(r->verdict, sizeof r->verdict,
-		        " fdatasync #%d failed with EIO; from the first refusal (503 storage_failed "
-		        "at %.2f s) until the restart nothing was acknowledged; the server's log names "
-		        "the error; ingest resumed after the restart.",
-		        when, t_fail);
+		           " %s #%d failed with EIO: %" PRIu64 " requests were refused with 503 "
+		           "storage_failed (the first at %.2f s) and nothing was acknowledged while "
+		           "the log was failed (%.2f..%.2f s, from the server's log); the server's "
+		           "log names the error; the log was reopened in place and ingest resumed, "
+		           "and again after a restart.",
+		           call, when, f.refusals, f.first_refusal_s, f.start[0], f.end[0]);
 }
 
 /* Fills FILE until the filesystem of DIR has at most LEAVE bytes free. */
@@ -176,16 +196,15 @@ static int fill_disk(const char *dir, const char *file, uint64_t leave)
 
 /* disk-full: the data directory on a 64 MiB tmpfs that a filler file
  * fills up under load: requests are refused with 503 storage_failed,
- * nothing acknowledged is lost, and once the filler is removed (and the
- * server restarted) ingest resumes. */
+ * nothing acknowledged is lost, and once the filler is removed ingest
+ * resumes by itself (the server reopens the log; no restart). */
 void vc_scenario_disk_full(const vc_run_options *o, vc_result *r)
 {
 	vc_load L = {.o = o, .r = r};
 	vc_rng_seed(&L.rng, r->seed);
 	snprintf(r->limits, sizeof r->limits,
-	         "A tmpfs: no real device, and fdatasync is a no-op there. The server does not "
-	         "reopen a log whose storage failed by itself: ingest resumes after the space is "
-	         "freed and the server restarted.");
+	         "A tmpfs: no real device, and fdatasync is a no-op there. One filling per run, "
+	         "freed all at once.");
 	char dir[PATH_MAX], data[PATH_MAX + 16], filler[PATH_MAX + 16], cmd[2 * PATH_MAX + 64];
 	snprintf(dir, sizeof dir, "%s/%s", o->dir, r->name);
 	snprintf(data, sizeof data, "%.4000s/data", dir);
@@ -210,14 +229,7 @@ void vc_scenario_disk_full(const vc_run_options *o, vc_result *r)
 		r->passed = 0;
 		goto out;
 	}
-	double full = -1;
-	while (vc_load_now(&L) < filled + o->duration_s) {
-		if (!vc_ready(&L.srv)) {
-			full = vc_load_now(&L);
-			break;
-		}
-		vc_sleep(0.05);
-	}
+	double full = wait_ready(&L, 0, filled + o->duration_s);
 	if (full < 0) {
 		vc_appendf(r->verdict, sizeof r->verdict,
 		           "the disk never filled up (%llu MiB left free). ",
@@ -226,50 +238,41 @@ void vc_scenario_disk_full(const vc_run_options *o, vc_result *r)
 		r->passed = 0;
 		goto out;
 	}
-	vc_sleep(2);
-	double stopped = vc_load_now(&L);
+	/* Full for a while (the server retrying meanwhile), then freed. */
+	vc_sleep(1.5 + 1.5 * vc_rng_unit(&L.rng));
 	unlink(filler);
-	vc_proc_stop(&L.srv.p, 30);
-	char text[65536] = "";
-	vc_read_text(L.srv.p.out, text, sizeof text);
-	int clear = strstr(text, "No space left on device") != NULL;
-	if (vc_server_start(&L.srv, NULL) < 0) {
-		vc_appendf(r->verdict, sizeof r->verdict, "the server did not start again. ");
+	double freed = vc_load_now(&L);
+	double reopened = wait_ready(&L, 1, freed + 15);
+	if (reopened < 0) {
+		vc_appendf(r->verdict, sizeof r->verdict,
+		           "the server did not take writes again within 15 s of the space being "
+		           "freed. ");
 	} else {
-		double healed = vc_load_now(&L);
-		vc_load_window(&L, full, healed, "disk full (%llu MiB left); freed and restarted",
-		           (unsigned long long)(leave >> 20));
-		vc_load_recovery(&L, healed, 15);
+		vc_load_window(&L, full, freed, "disk full (%llu MiB left); freed",
+		               (unsigned long long)(leave >> 20));
+		vc_load_recovery(&L, freed, 15);
 	}
 	vc_sleep(filled + o->duration_s - vc_load_now(&L));
 	vc_sleep(1);
+	int was_running = L.srv.p.pid != 0;
 	vc_load_end(&L, 15);
-	double t_fail;
-	uint64_t late = 0;
-	int hrc = acks_after_storage_failure(L.history, 0.1, stopped, &t_fail, &late);
-	r->acks_after_io_error = late;
-	if (hrc < 0 || t_fail < 0) {
+	if (!was_running) {
 		r->passed = 0;
 		vc_appendf(r->verdict, sizeof r->verdict,
-		           " No request was refused with 503 storage_failed when the disk was full.");
-	} else if (late > 0) {
-		r->passed = 0;
-		vc_appendf(r->verdict, sizeof r->verdict,
-		           " %" PRIu64 " events were acknowledged after the disk filled up.", late);
+		           " The server was not running at the end: it exited (see %s).",
+		           L.srv.p.out);
 	}
-	if (!clear) {
-		r->passed = 0;
-		vc_appendf(r->verdict, sizeof r->verdict,
-		           " The server's log does not say the disk is full (No space left on "
-		           "device).");
-	}
-	if (r->passed)
+	vc_storage_failure f;
+	if (judge_storage_failure(&L, "the disk filled up", "No space left on device",
+	                          "log storage recovered", &f) &&
+	    was_running)
 		vc_appendf(r->verdict, sizeof r->verdict,
 		           " The disk filled up at %.1f s: requests were refused with 503 "
-		           "storage_failed, nothing was acknowledged after that, the server's log "
-		           "says why, and ingest resumed once space was freed and the server "
-		           "restarted.",
-		           full);
+		           "storage_failed (%" PRIu64 "), nothing was acknowledged in the %d "
+		           "period(s) the log was failed, the server's log says why, and %.2f s "
+		           "after the space was freed the server had reopened the log by itself and "
+		           "took writes again (no restart).",
+		           full, f.refusals, f.periods, reopened - freed);
 out:
 	vc_proc_stop(&L.srv.p, 30);
 	snprintf(cmd, sizeof cmd, "umount '%.4000s' 2>/dev/null", data);

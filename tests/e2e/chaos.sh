@@ -34,6 +34,14 @@ check "report.json and report.html are written" test -s all/report.json -a -s al
 check_output "report.json: every scenario passed" True report all 'd["passed"] and all(s["passed"] or s["skipped"] for s in d["scenarios"])'
 check_output "report.json: every injected corruption was detected" True \
 	report all 'all(s["corruptions_detected"] == s["corruptions_injected"] > 0 for s in d["scenarios"] if s["name"] in ("bit-rot", "tamper"))'
+check_output "report.json: no scenario was skipped (make check installs strace, faketime, nftables)" "[]" \
+	report all '[s["name"] for s in d["scenarios"] if s["skipped"]]'
+check "fsync-error: the server reopened the failed log in place" \
+	grep -q '"msg":"log storage recovered"' all/fsync-error/serve.log
+check "disk-full: the server reopened the log by itself once space was freed (no restart)" \
+	bash -c "grep -q '\"msg\":\"log storage recovered\"' all/disk-full/serve.log && [ \$(grep -c '\"msg\":\"serving\"' all/disk-full/serve.log) = 1 ]"
+check "overload: offered ten times what was acknowledged, every 503 with Retry-After" \
+	grep -q 'overload: PASSED.*times the.*every one with Retry-After' all.err
 check_output "report.json: no acknowledgement after an I/O error or a full disk" 0 \
 	report all 'sum(s["acks_after_io_error"] for s in d["scenarios"] if s["name"] in ("fsync-error", "disk-full"))'
 check_output "report.json: nothing lost, duplicated or corrupt" "0 0 0 0" \
