@@ -58,81 +58,27 @@
 /* ------------------------------------------------------------------ */
 /* Lines.                                                              */
 
-static size_t put_str(char *b, const char *s)
+static uint64_t next_rng(void *r)
 {
-	size_t n = strlen(s);
-	memcpy(b, s, n);
-	return n;
-}
-
-static size_t put_u64(char *b, uint64_t v)
-{
-	char t[24];
-	size_t n = 0;
-	do {
-		t[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (size_t i = 0; i < n; i++)
-		b[i] = t[n - 1 - i];
-	return n;
+	return vc_rng_next(r);
 }
 
 size_t vc_agent_line(uint64_t seed, unsigned agent, uint64_t n, char *buf)
 {
-	static const char hex[] = "0123456789abcdef";
 	vc_rng r;
 	vc_rng_seed(&r, vc_rng_derive(seed, "agent line") ^ ((uint64_t)agent << 56) ^ n);
 	size_t pad = PAD_MIN + (size_t)(vc_rng_next(&r) % (PAD_MAX - PAD_MIN + 1));
 	size_t o = 0;
-	o += put_str(buf + o, "{\"chaos-agent\":\"");
-	o += put_u64(buf + o, seed);
-	o += put_str(buf + o, "\",\"agent\":");
-	o += put_u64(buf + o, agent);
-	o += put_str(buf + o, ",\"n\":");
-	o += put_u64(buf + o, n);
-	o += put_str(buf + o, ",\"pad\":\"");
-	uint64_t w = 0;
-	for (size_t i = 0; i < pad; i++) {
-		if (i % 16 == 0)
-			w = vc_rng_next(&r);
-		buf[o++] = hex[(w >> 60) & 15];
-		w <<= 4;
-	}
-	o += put_str(buf + o, "\"}");
+	o += vc_put_str(buf + o, "{\"chaos-agent\":\"");
+	o += vc_put_u64(buf + o, seed);
+	o += vc_put_str(buf + o, "\",\"agent\":");
+	o += vc_put_u64(buf + o, agent);
+	o += vc_put_str(buf + o, ",\"n\":");
+	o += vc_put_u64(buf + o, n);
+	o += vc_put_str(buf + o, ",\"pad\":\"");
+	o += vc_put_hex(buf + o, pad, next_rng, &r);
+	o += vc_put_str(buf + o, "\"}");
 	return o;
-}
-
-static int eat(const char *buf, size_t len, size_t *p, const char *lit)
-{
-	size_t n = strlen(lit);
-	if (len - *p < n || memcmp(buf + *p, lit, n) != 0)
-		return 0;
-	*p += n;
-	return 1;
-}
-
-/* A decimal as vc_agent_line writes it: no sign, no leading zero. */
-static int eat_u64(const char *buf, size_t len, size_t *p, uint64_t *out)
-{
-	size_t i = *p;
-	uint64_t v = 0;
-	if (i >= len || buf[i] < '0' || buf[i] > '9')
-		return 0;
-	if (buf[i] == '0') {
-		i++;
-	} else {
-		while (i < len && buf[i] >= '0' && buf[i] <= '9') {
-			uint64_t d = (uint64_t)(buf[i] - '0');
-			if (v > (UINT64_MAX - d) / 10)
-				return 0;
-			v = v * 10 + d;
-			i++;
-		}
-	}
-	*p = i;
-	*out = v;
-	return 1;
 }
 
 int vc_agent_line_parse(const char *buf, size_t len, uint64_t *seed, unsigned *agent,
@@ -142,17 +88,11 @@ int vc_agent_line_parse(const char *buf, size_t len, uint64_t *seed, unsigned *a
 	uint64_t s, a, e;
 	if (!buf || len > VC_AGENT_LINE_MAX)
 		return 0;
-	if (!eat(buf, len, &p, "{\"chaos-agent\":\"") || !eat_u64(buf, len, &p, &s) ||
-	    !eat(buf, len, &p, "\",\"agent\":") || !eat_u64(buf, len, &p, &a) || a > 255 ||
-	    !eat(buf, len, &p, ",\"n\":") || !eat_u64(buf, len, &p, &e) ||
-	    !eat(buf, len, &p, ",\"pad\":\""))
-		return 0;
-	size_t start = p;
-	while (p < len && ((buf[p] >= '0' && buf[p] <= '9') || (buf[p] >= 'a' && buf[p] <= 'f')))
-		p++;
-	if (p - start < PAD_MIN || p - start > PAD_MAX)
-		return 0;
-	if (!eat(buf, len, &p, "\"}") || p != len)
+	if (!vc_eat(buf, len, &p, "{\"chaos-agent\":\"") || !vc_eat_u64(buf, len, &p, &s) ||
+	    !vc_eat(buf, len, &p, "\",\"agent\":") || !vc_eat_u64(buf, len, &p, &a) || a > 255 ||
+	    !vc_eat(buf, len, &p, ",\"n\":") || !vc_eat_u64(buf, len, &p, &e) ||
+	    !vc_eat(buf, len, &p, ",\"pad\":\"") || !vc_eat_hex(buf, len, &p, PAD_MIN, PAD_MAX) ||
+	    !vc_eat(buf, len, &p, "\"}") || p != len)
 		return 0;
 	*seed = s;
 	*agent = (unsigned)a;
@@ -645,10 +585,10 @@ static int agents_alive(vc_agents *A)
 	return alive;
 }
 
-void vc_agents_end(vc_agents *A)
+/* The writer stops and the source files are closed; the agents go on
+ * (continued, if a pause was left over). */
+static void stop_writing(vc_agents *A)
 {
-	if (A->ended)
-		return;
 	A->ended = 1;
 	A->stop = 1;
 	if (A->writer_started)
@@ -659,8 +599,15 @@ void vc_agents_end(vc_agents *A)
 		if (g->fd >= 0)
 			close(g->fd);
 		g->fd = -1;
-		vc_proc_kill(&g->p, SIGCONT); /* a pause left over */
+		vc_proc_kill(&g->p, SIGCONT);
 	}
+}
+
+void vc_agents_end(vc_agents *A)
+{
+	if (A->ended)
+		return;
+	stop_writing(A);
 	/* Until the server holds every line, or an agent is gone (what it had
 	 * not forwarded will not come). */
 	if (A->count > 0 && !A->failed) {
@@ -709,47 +656,14 @@ void vc_agents_end(vc_agents *A)
 /* ------------------------------------------------------------------ */
 /* The check.                                                          */
 
-/* `vellum verify` of the agents' log: 0 when it verifies; else the exit
- * status, with its output's first line in WHY. */
-static int verify_agents_log(const vc_server *s, char *why, size_t cap)
-{
-	char logdir[PATH_MAX + 16], vkey[PATH_MAX + 16];
-	snprintf(logdir, sizeof logdir, "%s/" VC_AGENTS_LOG, s->data);
-	snprintf(vkey, sizeof vkey, "%s/" VC_AGENTS_LOG ".vkey", s->data);
-	vc_proc p = {0};
-	snprintf(p.out, sizeof p.out, "%.4000s/verify-" VC_AGENTS_LOG ".log", s->dir);
-	char *argv[] = {(char *)s->vellum, "verify", logdir, "--vkey", vkey, NULL};
-	if (vc_proc_start(&p, argv) < 0 || !vc_proc_wait(&p, 600)) {
-		vc_proc_stop(&p, 1);
-		snprintf(why, cap, "vellum verify of the agents' log did not run or finish");
-		return -1;
-	}
-	int code = WIFEXITED(p.status) ? WEXITSTATUS(p.status) : 128;
-	if (code != 0) {
-		char text[1024] = "";
-		vc_read_text(p.out, text, sizeof text);
-		text[strcspn(text, "\n")] = '\0';
-		snprintf(why, cap, "vellum verify of the agents' log exited %d: %.600s", code, text);
-	}
-	return code;
-}
-
 void vc_agents_check(vc_agents *A)
 {
 	vc_result *r = A->L->r;
 	if (!A->ended) {
 		/* Not drained: whatever the agents did not forward shows as lost. */
-		A->ended = 1;
-		A->stop = 1;
-		if (A->writer_started)
-			pthread_join(A->writer, NULL);
-		A->writer_started = 0;
-		for (unsigned i = 0; i < A->count; i++) {
-			if (A->agent[i].fd >= 0)
-				close(A->agent[i].fd);
-			A->agent[i].fd = -1;
+		stop_writing(A);
+		for (unsigned i = 0; i < A->count; i++)
 			vc_proc_stop(&A->agent[i].p, 10);
-		}
 	}
 	if (A->curl_inited)
 		curl_global_cleanup();
@@ -766,7 +680,7 @@ void vc_agents_check(vc_agents *A)
 	char err[512], logdir[PATH_MAX + 16], why[1024] = "";
 	snprintf(logdir, sizeof logdir, "%s/" VC_AGENTS_LOG, A->L->srv.data);
 	int checked = vc_agents_check_log(logdir, r->seed, want, A->count, &c, err, sizeof err) == 0;
-	int verified = checked && verify_agents_log(&A->L->srv, why, sizeof why) == 0;
+	int verified = checked && vc_verify_log_named(&A->L->srv, VC_AGENTS_LOG, why, sizeof why) == 0;
 	if (checked) {
 		r->agent_lines = c.lines;
 		r->agent_lost = c.lost;

@@ -254,20 +254,24 @@ int vc_server_start(vc_server *s, char *const *wrap)
 	return -1;
 }
 
-/* `vellum verify` of the default log: 0 when it verifies; else the exit
- * status, with its output's first line in why. */
-int vc_verify_log(const vc_server *s, char *why, size_t cap)
+int vc_verify_log_named(const vc_server *s, const char *log, char *why, size_t cap)
 {
-	char logdir[PATH_MAX + 16], vkey[PATH_MAX + 16], out[PATH_MAX + 16];
-	snprintf(logdir, sizeof logdir, "%s/default", s->data);
-	snprintf(vkey, sizeof vkey, "%s/default.vkey", s->data);
-	snprintf(out, sizeof out, "%s/verify.log", s->dir);
+	char logdir[PATH_MAX + 16], vkey[PATH_MAX + 16], out[PATH_MAX + 16], which[64] = "";
+	snprintf(logdir, sizeof logdir, "%.4000s/%.60s", s->data, log);
+	snprintf(vkey, sizeof vkey, "%.4000s/%.60s.vkey", s->data, log);
+	int is_default = strcmp(log, "default") == 0;
+	if (is_default)
+		snprintf(out, sizeof out, "%.4000s/verify.log", s->dir);
+	else
+		snprintf(out, sizeof out, "%.4000s/verify-%.60s.log", s->dir, log);
+	if (!is_default)
+		snprintf(which, sizeof which, " of the log %.40s", log);
 	vc_proc p = {0};
 	snprintf(p.out, sizeof p.out, "%.4000s", out);
 	char *argv[] = {(char *)s->vellum, "verify", logdir, "--vkey", vkey, NULL};
 	if (vc_proc_start(&p, argv) < 0 || !vc_proc_wait(&p, 600)) {
 		vc_proc_stop(&p, 1);
-		snprintf(why, cap, "vellum verify did not run or finish");
+		snprintf(why, cap, "vellum verify%s did not run or finish", which);
 		return -1;
 	}
 	int code = WIFEXITED(p.status) ? WEXITSTATUS(p.status) : 128;
@@ -275,9 +279,14 @@ int vc_verify_log(const vc_server *s, char *why, size_t cap)
 		char text[1024] = "";
 		vc_read_text(out, text, sizeof text);
 		text[strcspn(text, "\n")] = '\0';
-		snprintf(why, cap, "vellum verify exited %d: %s", code, text);
+		snprintf(why, cap, "vellum verify%s exited %d: %.600s", which, code, text);
 	}
 	return code;
+}
+
+int vc_verify_log(const vc_server *s, char *why, size_t cap)
+{
+	return vc_verify_log_named(s, "default", why, cap);
 }
 
 /* ------------------------------------------------------------------ */

@@ -83,6 +83,8 @@ int vc_server_start(vc_server *s, char *const *wrap);
 /* `vellum verify` of the default log: 0 when it verifies; else the exit
  * status, with the first line of its output in WHY. */
 int vc_verify_log(const vc_server *s, char *why, size_t cap);
+/* The same for the log LOG (DATA/LOG, its key DATA/LOG.vkey). */
+int vc_verify_log_named(const vc_server *s, const char *log, char *why, size_t cap);
 /* 1 if GET /readyz answers 200. */
 int vc_ready(const vc_server *s);
 

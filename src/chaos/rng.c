@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "chaos.h"
+#include "util.h"
 
 #define PAD_MIN 16
 #define PAD_MAX 200
@@ -99,81 +100,25 @@ uint64_t vc_rng_derive(uint64_t seed, const char *name)
 /* ------------------------------------------------------------------ */
 /* Events.                                                             */
 
-static size_t put_u64(char *out, uint64_t v)
+static uint64_t next_splitmix(void *x)
 {
-	char d[20];
-	size_t n = 0;
-	do
-		d[n++] = (char)('0' + v % 10);
-	while ((v /= 10) != 0);
-	for (size_t i = 0; i < n; i++)
-		out[i] = d[n - 1 - i];
-	return n;
-}
-
-static size_t put_str(char *out, const char *s)
-{
-	size_t n = strlen(s);
-	memcpy(out, s, n);
-	return n;
+	return splitmix64(x);
 }
 
 size_t vc_event(uint64_t seed, uint64_t n, char *buf)
 {
-	static const char hex[] = "0123456789abcdef";
 	uint64_t x = seed;
 	x = splitmix64(&x) ^ n;
 	size_t pad = PAD_MIN + (size_t)(splitmix64(&x) % (PAD_MAX - PAD_MIN + 1));
 	size_t o = 0;
-	o += put_str(buf + o, "{\"chaos\":\"");
-	o += put_u64(buf + o, seed);
-	o += put_str(buf + o, "\",\"n\":");
-	o += put_u64(buf + o, n);
-	o += put_str(buf + o, ",\"pad\":\"");
-	uint64_t w = 0;
-	for (size_t i = 0; i < pad; i++) {
-		if (i % 16 == 0)
-			w = splitmix64(&x);
-		buf[o++] = hex[(w >> 60) & 15];
-		w <<= 4;
-	}
-	o += put_str(buf + o, "\"}");
+	o += vc_put_str(buf + o, "{\"chaos\":\"");
+	o += vc_put_u64(buf + o, seed);
+	o += vc_put_str(buf + o, "\",\"n\":");
+	o += vc_put_u64(buf + o, n);
+	o += vc_put_str(buf + o, ",\"pad\":\"");
+	o += vc_put_hex(buf + o, pad, next_splitmix, &x);
+	o += vc_put_str(buf + o, "\"}");
 	return o;
-}
-
-/* Matches the literal LIT at *p. */
-static int eat(const char *buf, size_t len, size_t *p, const char *lit)
-{
-	size_t n = strlen(lit);
-	if (len - *p < n || memcmp(buf + *p, lit, n) != 0)
-		return 0;
-	*p += n;
-	return 1;
-}
-
-/* A decimal as vc_event writes it: no sign, no leading zero, fits 64 bits. */
-static int eat_u64(const char *buf, size_t len, size_t *p, uint64_t *out)
-{
-	size_t i = *p;
-	uint64_t v = 0;
-	if (i >= len || buf[i] < '0' || buf[i] > '9')
-		return 0;
-	if (buf[i] == '0') {
-		i++;
-	} else {
-		while (i < len && buf[i] >= '0' && buf[i] <= '9') {
-			uint64_t d = (uint64_t)(buf[i] - '0');
-			if (v > (UINT64_MAX - d) / 10)
-				return 0;
-			v = v * 10 + d;
-			i++;
-		}
-	}
-	if (i < len && buf[i] >= '0' && buf[i] <= '9')
-		return 0; /* a leading zero */
-	*p = i;
-	*out = v;
-	return 1;
 }
 
 int vc_event_parse(const char *buf, size_t len, uint64_t *seed, uint64_t *n)
@@ -182,16 +127,10 @@ int vc_event_parse(const char *buf, size_t len, uint64_t *seed, uint64_t *n)
 	uint64_t s, e;
 	if (!buf || len > VC_EVENT_MAX)
 		return 0;
-	if (!eat(buf, len, &p, "{\"chaos\":\"") || !eat_u64(buf, len, &p, &s) ||
-	    !eat(buf, len, &p, "\",\"n\":") || !eat_u64(buf, len, &p, &e) ||
-	    !eat(buf, len, &p, ",\"pad\":\""))
-		return 0;
-	size_t start = p;
-	while (p < len && ((buf[p] >= '0' && buf[p] <= '9') || (buf[p] >= 'a' && buf[p] <= 'f')))
-		p++;
-	if (p - start < PAD_MIN || p - start > PAD_MAX)
-		return 0;
-	if (!eat(buf, len, &p, "\"}") || p != len)
+	if (!vc_eat(buf, len, &p, "{\"chaos\":\"") || !vc_eat_u64(buf, len, &p, &s) ||
+	    !vc_eat(buf, len, &p, "\",\"n\":") || !vc_eat_u64(buf, len, &p, &e) ||
+	    !vc_eat(buf, len, &p, ",\"pad\":\"") || !vc_eat_hex(buf, len, &p, PAD_MIN, PAD_MAX) ||
+	    !vc_eat(buf, len, &p, "\"}") || p != len)
 		return 0;
 	*seed = s;
 	*n = e;
