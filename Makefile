@@ -68,6 +68,7 @@ bench:
 	./bench/run.sh build-bench
 	./bench/serve_bench.sh build-bench 10
 	./bench/agent_bench.sh build-bench 300000 20
+	./bench/startup_bench.sh build-bench 15
 
 clean:
 	rm -rf $(BUILD) $(CHECKBUILD) build-bench
