@@ -331,7 +331,7 @@ static int agent_spawn(vc_agents *A, unsigned i)
 	argv[n++] = (char *)srv->vellum;
 	argv[n++] = "agent";
 	argv[n++] = "--server";
-	argv[n++] = A->url;
+	argv[n++] = g->url;
 	argv[n++] = "--log";
 	argv[n++] = VC_AGENTS_LOG;
 	argv[n++] = "--token-file";
@@ -370,10 +370,11 @@ int vc_agents_start(vc_agents *A, vc_load *L, const vc_agents_config *c)
 	A->count = c->count;
 	A->rate = c->rate;
 	L->r->agents = c->count;
-	snprintf(A->url, sizeof A->url, "%s", c->url ? c->url : L->srv.url);
 	for (unsigned i = 0; i < A->count; i++) {
 		vc_agent *g = &A->agent[i];
 		g->wrap = c->wrap[i];
+		snprintf(g->url, sizeof g->url, "%s",
+		         c->url_of[i] ? c->url_of[i] : c->url ? c->url : L->srv.url);
 		snprintf(g->id, sizeof g->id, "chaos-agent-%u", i);
 		snprintf(g->dir, sizeof g->dir, "%.4000s/agent-%u", L->srv.dir, i);
 		snprintf(g->file, sizeof g->file, "%.4000s/agent-%u/lines", L->srv.dir, i);
@@ -427,8 +428,9 @@ int vc_agents_start(vc_agents *A, vc_load *L, const vc_agents_config *c)
 			goto fail;
 		}
 	}
-	vc_say(L->o, "%s: %u agents forwarding to %s, %.0f lines/s each", L->r->name, A->count,
-	       A->url, A->rate);
+	for (unsigned i = 0; i < A->count; i++)
+		vc_say(L->o, "%s: agent %u forwarding to %s, %.0f lines/s", L->r->name, i,
+		       A->agent[i].url, A->rate);
 	return 0;
 fail:
 	return -1; /* vc_agents_check puts A->problems into the verdict */

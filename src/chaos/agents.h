@@ -106,6 +106,8 @@ typedef struct vc_agents_config {
 	 * it (the fault proxy's http://127.0.0.1:PORT).  NULL: the server of
 	 * the load. */
 	const char *url;
+	/* Per agent: where it forwards instead of URL, or NULL. */
+	const char *url_of[VC_AGENTS_MAX];
 	/* Per agent: an argv prefix it runs under (NULL-terminated, at most 16
 	 * words, e.g. /usr/bin/env LD_PRELOAD=... for libfaketime), or NULL. */
 	char *const *wrap[VC_AGENTS_MAX];
@@ -120,6 +122,7 @@ typedef struct vc_agent {
 	char spool[PATH_MAX];    /* --spool */
 	char origin[PATH_MAX + 8]; /* file:<file>, as the agent sends it */
 	char *const *wrap;
+	char url[256];           /* where it forwards (--server) */
 	int fd;                  /* the writer's descriptor of the file */
 	_Atomic uint64_t written; /* lines written whole to the file */
 	int write_error;         /* errno of a write that failed (writing stopped), or 0 */
@@ -136,7 +139,6 @@ typedef struct vc_agents {
 	vc_load *L;
 	unsigned count;
 	double rate;
-	char url[256];           /* where the agents forward */
 	vc_agent agent[VC_AGENTS_MAX];
 	pthread_t writer;
 	int writer_started;

@@ -212,8 +212,9 @@ void vc_scenario_partition(const vc_run_options *o, vc_result *r)
 	if (use_ns) {
 		snprintf(r->limits, sizeof r->limits,
 		         "Faults are made by a TCP proxy on loopback and by nftables rules next "
-		         "to the server, in its network namespace; the client's and the agents' "
-		         "connections end at the proxy, and meet the nftables faults through it. "
+		         "to the server, in its network namespace; the client's and agent 0's "
+		         "connections end at the proxy and meet the nftables faults through it; "
+		         "agent 1 connects to the namespace itself and sees only those. "
 		         "No loss rates, reordering or delay in the kernel (no netem here).");
 		vc_say(o, "partition: the server runs in network namespace %s at %s (veth %s, %s)",
 		       ns.name, ns.ns_addr, ns.host_if, ns.host_addr);
@@ -271,10 +272,13 @@ void vc_scenario_partition(const vc_run_options *o, vc_result *r)
 		vc_netns_destroy(&ns);
 		return;
 	}
-	/* Two agents forward through the same proxy: the agent-server link
-	 * gets the same faults as the client's. */
+	/* Two agents: agent 0 forwards through the proxy, as the client does;
+	 * agent 1, where the server is in a namespace, straight to it, so
+	 * the nftables faults hit its own connections. */
 	vc_agents A;
 	vc_agents_config ac = {.count = 2, .rate = o->quick ? 200 : 500, .url = purl};
+	if (use_ns)
+		ac.url_of[1] = L.srv.url;
 	vc_agents_start(&A, &L, &ac);
 	/* The nft thread, on the proxy's clock. */
 	nft_driver drv = {.ns = &ns, .port = L.srv.port, .base = px_started, .w = nw, .n = nn};
